@@ -1,0 +1,65 @@
+"""BM25 over the chunks (bm25s), with the tokeniser shared by retrieval and term checks."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+WORD = re.compile(r"(?u)\b\w\w+\b")
+
+
+@cache
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+@cache
+def stopwords() -> frozenset[str]:
+    return frozenset(bm25s.stopwords.STOPWORDS_EN)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words of two or more letters, the same way bm25s tokenises."""
+    return WORD.findall(text.lower())
+
+
+def stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content words: the unit both BM25 and the coverage checks compare."""
+    return [stem(w) for w in words(text) if w not in stopwords()]
+
+
+class LexicalIndex:
+    """A bm25s index saved to and loaded from a folder of fixed names."""
+
+    def __init__(self, retriever: bm25s.BM25):
+        self.retriever = retriever
+        self.vocabulary = frozenset(retriever.vocab_dict)
+
+    @classmethod
+    def build(cls, texts: list[str]) -> LexicalIndex:
+        retriever = bm25s.BM25()
+        retriever.index([terms(t) for t in texts], show_progress=False)
+        return cls(retriever)
+
+    def save(self, directory: Path) -> None:
+        self.retriever.save(str(directory))
+
+    @classmethod
+    def load(cls, directory: Path) -> LexicalIndex:
+        return cls(bm25s.BM25.load(str(directory)))
+
+    def scores(self, query_terms: list[str]) -> np.ndarray:
+        """BM25 score of every chunk; zeros when no query term is in the vocabulary."""
+        known = [t for t in query_terms if t in self.vocabulary]
+        if not known:
+            return np.zeros(self.retriever.scores["num_docs"], dtype=np.float32)
+        return self.retriever.get_scores(known)
