@@ -11,6 +11,14 @@ import numpy as np
 import Stemmer
 
 WORD = re.compile(r"(?u)\b\w\w+\b")
+# Snowball leaves comparatives alone ("larger" is not "larg"); the text and the questions use
+# both forms, so a few common ones are folded to their base word before stemming.
+BASE_FORMS = {
+    "larger": "large", "largest": "large", "smaller": "small", "smallest": "small",
+    "bigger": "big", "biggest": "big", "higher": "high", "highest": "high", "lower": "low",
+    "lowest": "low", "longer": "long", "faster": "fast", "quicker": "quick", "worse": "bad",
+    "better": "good", "easier": "easy", "harder": "hard", "stronger": "strong",
+}  # fmt: skip
 
 
 @cache
@@ -20,7 +28,7 @@ def _stemmer() -> Stemmer.Stemmer:
 
 @cache
 def stopwords() -> frozenset[str]:
-    return frozenset(bm25s.stopwords.STOPWORDS_EN)
+    return frozenset(bm25s.stopwords.STOPWORDS_EN_PLUS)
 
 
 def words(text: str) -> list[str]:
@@ -29,7 +37,7 @@ def words(text: str) -> list[str]:
 
 
 def stem(word: str) -> str:
-    return _stemmer().stemWord(word)
+    return _stemmer().stemWord(BASE_FORMS.get(word, word))
 
 
 def terms(text: str) -> list[str]:

@@ -1,0 +1,98 @@
+"""The eval question file: load it and check every line, reporting bad ones by number."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer.parse import clean_markup
+from indexer.sources import load_sources
+
+DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
+PAGE_SLUGS = tuple(p["slug"] for p in load_sources().pages)
+FOLD_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+
+
+class QuestionFileError(ValueError):
+    """The question file has lines that cannot be used; the message lists them by number."""
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    answerable: bool
+    pages: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+    must_include: tuple[tuple[str, ...], ...] = ()
+    history: tuple[str, ...] = ()
+    emergency: bool = False
+
+
+def fold(text: str) -> str:
+    """Case, quotes and whitespace folded, so exact-phrase checks ignore only those."""
+    return re.sub(r"\s+", " ", text.translate(FOLD_QUOTES)).strip().casefold()
+
+
+def source_text() -> str:
+    """The whole corpus with markup removed and folded: what 'in the source' means."""
+    raw = load_sources().read_text()
+    return fold(" ".join(clean_markup(line) for line in raw.splitlines()))
+
+
+def _parse(line: str, source: str) -> Question:
+    row = json.loads(line)
+    if not isinstance(row, dict):
+        raise ValueError("not a JSON object")
+    for key, kind in (("id", str), ("question", str), ("answerable", bool)):
+        if not isinstance(row.get(key), kind):
+            raise ValueError(f"'{key}' must be a {kind.__name__}")
+    pages = tuple(row.get("pages", []))
+    unknown = [p for p in pages if p not in PAGE_SLUGS]
+    if unknown:
+        raise ValueError(f"unknown page slug(s) {unknown}; use one of {list(PAGE_SLUGS)}")
+    evidence = tuple(row.get("evidence", []))
+    missing = [e for e in evidence if fold(e) not in source]
+    if missing:
+        raise ValueError(f"evidence not found in the source: {missing}")
+    if row["answerable"] and not evidence:
+        raise ValueError("an answerable question needs at least one evidence phrase")
+    groups = tuple(tuple(g) for g in row.get("must_include", []))
+    if any(not g or not all(isinstance(t, str) for t in g) for g in groups):
+        raise ValueError("'must_include' must be a list of non-empty lists of strings")
+    history = tuple(row.get("history", []))
+    if not all(isinstance(h, str) for h in history):
+        raise ValueError("'history' must be a list of strings")
+    return Question(
+        id=row["id"],
+        question=row["question"],
+        answerable=row["answerable"],
+        pages=pages,
+        evidence=evidence,
+        must_include=groups,
+        history=history,
+        emergency=bool(row.get("emergency", False)),
+    )
+
+
+def load_questions(path: Path = DEFAULT_QUESTIONS) -> list[Question]:
+    """Every question of the file, or QuestionFileError naming each bad line."""
+    source = source_text()
+    questions, problems, seen = [], [], set()
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            question = _parse(line, source)
+        except (ValueError, TypeError) as error:
+            problems.append(f"line {number}: {error}")
+            continue
+        if question.id in seen:
+            problems.append(f"line {number}: duplicate id {question.id!r}")
+        seen.add(question.id)
+        questions.append(question)
+    if problems:
+        raise QuestionFileError(f"{path}:\n" + "\n".join(problems))
+    return questions

@@ -1,0 +1,192 @@
+"""Choose the source sentences that answer a question and quote them with [n] markers."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexer.lexical import terms
+from indexer.records import Sentence
+from indexer.store import Index
+from qa.retrieve import Passage
+
+MAX_WORDS = 90
+MAX_SENTENCES = 4
+CANDIDATE_PASSAGES = 5
+LEXICAL_WEIGHT = 0.25
+# A sentence opening with one of these leans on the one before it, which must come along.
+NEEDS_ANTECEDENT = re.compile(
+    r"^(this|it|its|these|they|those|that|such|both|still|so|but|however|because of this|"
+    r"for this reason|if this|often this|another|along with|the stomach upset)\b",
+    re.IGNORECASE,
+)
+# "See X" sentences only point elsewhere on cancer.org; they answer nothing here.
+POINTER = re.compile(r"\b(see|found in)\b [A-Z][^.]*\.$|^To learn more|^For more information")
+ASKS_FOR_LIST = re.compile(
+    r"\b(what are|which|list|types?|kinds?|side effects?|effects|options|complications|"
+    r"symptoms|doctors|specialists|things|consider|include|ways|programs|services)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The chosen sentences grouped by passage, in the order they will be cited."""
+
+    groups: tuple[tuple[Passage, tuple[Sentence, ...]], ...]
+    top_similarity: float
+    coverage: float
+
+
+class SentenceTable:
+    """Per-sentence facts computed once at load, so a question only does arithmetic."""
+
+    def __init__(self, index: Index):
+        self.index = index
+        self.by_chunk: dict[int, list[Sentence]] = {}
+        for sentence in index.sentences:
+            self.by_chunk.setdefault(sentence.chunk_id, []).append(sentence)
+        self.terms = [frozenset(terms(s.text)) for s in index.sentences]
+        self.heading_terms = {c.id: frozenset(terms(c.section)) for c in index.chunks}
+        self.chunk_terms = {c.id: frozenset(terms(c.text)) for c in index.chunks}
+        self.is_pointer = np.array([bool(POINTER.search(s.text)) for s in index.sentences])
+        self.chunk_of = np.array([s.chunk_id for s in index.sentences])
+        # Inverse sentence frequency: a rare shared word says more than a common one.
+        counts: dict[str, int] = {}
+        for sentence_terms in self.terms:
+            for term in sentence_terms:
+                counts[term] = counts.get(term, 0) + 1
+        total = len(self.terms)
+        self.idf = {t: math.log(1 + total / c) for t, c in counts.items()}
+
+    def weight(self, group: frozenset[str]) -> float:
+        return max((self.idf.get(t, 0.0) for t in group), default=0.0)
+
+    def overlap(self, groups, covered: frozenset[str]) -> float:
+        """IDF-weighted share of the question's term groups found in `covered`."""
+        total = sum(self.weight(g) for g in groups)
+        if not total:
+            return 0.0
+        return sum(self.weight(g) for g in groups if g & covered) / total
+
+    def list_items(self, list_id: int) -> list[Sentence]:
+        return [s for s in self.index.sentences if s.list_id == list_id]
+
+
+def coverage(groups, covered_terms: frozenset[str]) -> float:
+    """Share of the question's key-term groups that the given stems cover."""
+    if not groups:
+        return 1.0
+    return sum(1 for g in groups if g & covered_terms) / len(groups)
+
+
+def select(
+    table: SentenceTable,
+    passages: list[Passage],
+    query_vector: np.ndarray,
+    key_terms,
+    question: str,
+    context_terms=(),
+) -> Selection:
+    """Score sentences of the best passages; keep a few strong, non-redundant ones."""
+    index = table.index
+    dense = index.sentence_vectors @ query_vector
+    # The best passages by fused rank, plus those holding the sentences closest to the question:
+    # one exact sentence can sit in a passage that the passage-level scores rank low.
+    by_sentence = {int(table.chunk_of[i]) for i in np.argsort(-dense)[:CANDIDATE_PASSAGES]}
+    candidates = [
+        p for rank, p in enumerate(passages) if rank < CANDIDATE_PASSAGES or p.chunk.id in by_sentence
+    ]
+    rank_bonus = {p.chunk.id: 0.04 / (1 + rank) for rank, p in enumerate(candidates)}
+    wants_list = bool(ASKS_FOR_LIST.search(question))
+    groups = tuple(key_terms) + tuple(context_terms)
+    scored = []
+    for passage in candidates:
+        heading = table.heading_terms[passage.chunk.id]
+        for sentence in table.by_chunk[passage.chunk.id]:
+            lexical = table.overlap(groups, table.terms[sentence.id] | heading)
+            score = float(dense[sentence.id]) + LEXICAL_WEIGHT * lexical
+            score += rank_bonus[passage.chunk.id]
+            if table.is_pointer[sentence.id]:
+                score -= 0.3
+            if sentence.introduces_list is not None and not wants_list:
+                score -= 0.1  # "There are several types of X:" does not say what X is
+            scored.append((score, sentence, passage))
+    scored.sort(key=lambda row: -row[0])
+    best = scored[0][0]
+    chosen: dict[int, Sentence] = {}
+    owner: dict[int, Passage] = {}
+    words = 0
+    for score, sentence, passage in scored:
+        if len(chosen) >= MAX_SENTENCES or (chosen and score < best - 0.12):
+            break
+        if any(s.text == sentence.text for s in chosen.values()):
+            continue
+        if chosen and max(
+            float(index.sentence_vectors[sentence.id] @ index.sentence_vectors[s.id])
+            for s in chosen.values()
+        ) > 0.9:
+            continue
+        extra = [sentence]
+        if NEEDS_ANTECEDENT.search(sentence.text) and sentence.position > 0:
+            before = table.by_chunk[sentence.chunk_id][sentence.position - 1]
+            if before.list_id is None and before.id not in chosen:
+                extra.insert(0, before)
+        if sentence.introduces_list is not None:
+            if not (wants_list or not chosen):
+                continue  # a lead-in without its list says nothing
+            extra += table.list_items(sentence.introduces_list)
+        cost = sum(len(s.text.split()) for s in extra if s.list_id is None)
+        if chosen and words + cost > MAX_WORDS:
+            continue
+        for s in extra:
+            chosen[s.id] = s
+            owner[s.id] = passage
+        words += cost
+    groups: dict[int, tuple[Passage, list[Sentence]]] = {}
+    for sentence_id, sentence in chosen.items():
+        passage = owner[sentence_id]
+        groups.setdefault(passage.chunk.id, (passage, []))[1].append(sentence)
+    ordered = tuple(
+        (passage, tuple(sorted(sentences, key=lambda s: s.position)))
+        for passage, sentences in groups.values()
+    )
+    support = frozenset().union(
+        *(table.terms[s.id] | table.heading_terms[p.chunk.id] for p, ss in ordered for s in ss)
+    )
+    top_similarity = max(float(dense[s.id]) for _, ss in ordered for s in ss)
+    return Selection(ordered, top_similarity, coverage(key_terms, support))
+
+
+def render(selection: Selection) -> str:
+    """Markdown: each passage's sentences in document order, lists as bullets; [n] closes
+    every run of prose or bullets, so each quoted line is followed by its citation."""
+    blocks = []
+    for n, (_, sentences) in enumerate(selection.groups, start=1):
+        lines: list[str] = []
+        prose: list[str] = []
+        for i, sentence in enumerate(sentences):
+            if sentence.list_id is None:
+                prose.append(sentence.text)
+                continue
+            if prose:
+                lines.append(" ".join(prose) + f" [{n}]")
+                prose = []
+            last_bullet = i + 1 == len(sentences) or sentences[i + 1].list_id != sentence.list_id
+            lines.append(f"- {sentence.text}" + (f" [{n}]" if last_bullet else ""))
+        if prose:
+            lines.append(" ".join(prose) + f" [{n}]")
+        # A blank line after a list, or Markdown would fold the next prose into the last bullet.
+        text = lines[0]
+        for before, line in zip(lines, lines[1:], strict=False):
+            text += ("\n\n" if before.startswith("- ") and not line.startswith("- ") else "\n") + line
+        blocks.append(text)
+    return "\n\n".join(blocks)
+
+
+def needed_coverage(key_term_count: int) -> int:
+    """How many key-term groups the chosen sentences must cover: most of them."""
+    return math.ceil(key_term_count * 0.6)

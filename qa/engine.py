@@ -1,0 +1,158 @@
+"""The answering object: load the index and model once, then answer many questions."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from indexer.embed import default_model, embed, load_model
+from indexer.lexical import terms, words
+from indexer.store import DEFAULT_INDEX_DIR, Index, load_index
+from qa.compose import SentenceTable, needed_coverage, render, select
+from qa.records import (
+    ANSWER,
+    EMERGENCY,
+    INPUT_ERROR,
+    NOT_COVERED,
+    PERSONAL_ADVICE,
+    Answer,
+    Citation,
+)
+from qa.retrieve import retrieve
+from qa.safety import SafetyGate
+from qa.texts import load_texts
+from qa.understand import Understander, clean
+
+MAX_QUESTION_CHARS = 1000
+# Below this cosine similarity the best sentence is not about the question at all.
+MIN_SIMILARITY = 0.30
+# With no topical word to check ("what are the options?"), ask for a clearly closer match.
+MIN_SIMILARITY_NO_TERMS = 0.45
+MIN_SIMILARITY_ALL_TERMS = 0.10
+RELATED_PASSAGES = 3
+
+
+class InvalidQuestion(ValueError):
+    """The question is not text (batch files can hold numbers or nulls)."""
+
+
+class QA:
+    """Answers questions from one loaded index; safe to share between threads (read-only)."""
+
+    def __init__(self, index: Index, model=None):
+        self.index = index
+        self.model = model if model is not None else load_model(index.model_name)
+        self.texts = load_texts()
+        self.table = SentenceTable(index)
+        corpus_words = frozenset(w for c in index.chunks for w in words(f"{c.section} {c.text}"))
+        self.understander = Understander(self.texts, index.lexical.vocabulary, corpus_words)
+        self.gate = SafetyGate(self.texts)
+
+    @classmethod
+    def load(cls, index_dir: Path = DEFAULT_INDEX_DIR, model_name: str | None = None) -> QA:
+        """Load a verified index and its model; raises the index's named errors."""
+        return cls(load_index(index_dir, model_name or default_model()))
+
+    def _record(self, started, query, category, notice="", answer="", citations=(), **extra):
+        return Answer(
+            answer=answer,
+            notice=notice,
+            abstained=category not in (ANSWER, PERSONAL_ADVICE) or not answer,
+            citations=tuple(citations),
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            query=query,
+            category=category,
+            **extra,
+        )
+
+    def answer(self, question: str, history: list[str] | None = None) -> Answer:
+        """Answer one question (with earlier questions of the conversation, if any)."""
+        started = time.perf_counter()
+        if not isinstance(question, str):
+            raise InvalidQuestion(f"question must be text, not {type(question).__name__}")
+        if history is not None and not isinstance(history, list | tuple):
+            raise InvalidQuestion("history must be a list of earlier questions")
+        text = clean(question)
+        if not text:
+            return self._record(started, "", INPUT_ERROR, self.texts.notice("empty"))
+        if len(text) > MAX_QUESTION_CHARS:
+            notice = self.texts.notice("too_long", max_chars=MAX_QUESTION_CHARS)
+            return self._record(started, "", INPUT_ERROR, notice, reason="too_long")
+        verdict = self.gate.check(text.lower())
+        if verdict.emergency:
+            return self._record(started, text, EMERGENCY, self.texts.notice("emergency"))
+        if verdict.not_covered:
+            notice = self.texts.notice(verdict.not_covered)
+            return self._record(started, text, NOT_COVERED, notice, reason=verdict.not_covered)
+        understood = self.understander.understand(text, [h for h in history or [] if isinstance(h, str)])
+        category = PERSONAL_ADVICE if verdict.personal_advice else ANSWER
+        if understood.unknown_terms:
+            return self._abstain(started, understood.text, category, "unknown_terms")
+        query_vector = embed(self.model, [understood.search_text])[0]
+        passages = retrieve(self.index, query_vector, terms(understood.search_text))
+        selection = select(
+            self.table,
+            passages,
+            query_vector,
+            understood.key_terms,
+            understood.text,
+            understood.context_terms,
+        )
+        covered = round(selection.coverage * len(understood.key_terms))
+        floor = MIN_SIMILARITY if understood.key_terms else MIN_SIMILARITY_NO_TERMS
+        if understood.key_terms and covered == len(understood.key_terms):
+            # Every topical word is in the quoted text: rare words ("mitotic") embed poorly.
+            floor = MIN_SIMILARITY_ALL_TERMS
+        if selection.top_similarity < floor:
+            return self._abstain(started, understood.text, category, "low_similarity")
+        if covered < needed_coverage(len(understood.key_terms)):
+            return self._abstain(started, understood.text, category, "terms_not_covered")
+        citations = self._citations(selection, passages)
+        notice = self.texts.notice("personal_advice") if category == PERSONAL_ADVICE else ""
+        return self._record(
+            started,
+            understood.text,
+            category,
+            notice,
+            render(selection),
+            citations,
+            sentences=tuple(s.text for _, ss in selection.groups for s in ss),
+        )
+
+    def _abstain(self, started, query, category, reason) -> Answer:
+        notice = self.texts.notice("not_covered")
+        if category == PERSONAL_ADVICE:
+            notice = f"{self.texts.notice('personal_advice').split('. Here is')[0]}. {notice}"
+        return self._record(started, query, NOT_COVERED, notice, reason=reason)
+
+    def _citations(self, selection, passages) -> list[Citation]:
+        """Quoted passages first, in answer order; then related passages from other sections."""
+        citations = [
+            self._citation(len(citations_so_far) + 1, passage, True)
+            for citations_so_far, (passage, _) in (
+                (selection.groups[:i], group) for i, group in enumerate(selection.groups)
+            )
+        ]
+        seen = {c.section for c in citations} | {p.chunk.id for p, _ in selection.groups}
+        for passage in passages:
+            if len(citations) >= RELATED_PASSAGES:
+                break
+            if passage.chunk.section not in seen and passage.chunk.id not in seen:
+                citations.append(self._citation(len(citations) + 1, passage, False))
+                seen.add(passage.chunk.section)
+        return citations
+
+    @staticmethod
+    def _citation(n, passage, quoted) -> Citation:
+        chunk = passage.chunk
+        return Citation(
+            n=n,
+            page=chunk.page,
+            section=chunk.section,
+            url=chunk.url,
+            link=chunk.link,
+            text=chunk.text,
+            score=round(passage.score, 4),
+            review_date=chunk.review_date,
+            quoted=quoted,
+        )

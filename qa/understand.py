@@ -1,0 +1,151 @@
+"""Understand a question: clean it, fix typos that matter, expand lay words, resolve follow-ups."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from indexer.lexical import stem, stopwords, words
+from qa.texts import Texts
+
+QUOTES = str.maketrans({"‘": "'", "’": "'", "‛": "'", "“": '"', "”": '"', "´": "'", "`": "'"})
+# A question that leans on the conversation: a pronoun or a continuation opener.
+DEPENDENT = re.compile(
+    r"\b(it|its|it's|this|that|these|those|they|them|their|one|ones|same|the drug|the medicine|"
+    r"the pill|the treatment|the procedure|the surgery|the operation)\b|^(and|also|so|but|what about|"
+    r"how about|and if|what if|then)\b",
+    re.IGNORECASE,
+)
+HISTORY_TURNS = 3
+HISTORY_CHARS = 500
+
+
+def clean(text: str) -> str:
+    """NFKC (full-width letters), no control/format characters or lone surrogates, one space."""
+    text = "".join(" " if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+    text = unicodedata.normalize("NFKC", text).translate(QUOTES)
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") else ch for ch in text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@dataclass(frozen=True)
+class Understood:
+    """A question ready for search: the text searched and the terms that must be covered."""
+
+    text: str  # cleaned, typos fixed, follow-up resolved; shown to staff as the query
+    search_text: str  # text plus lexicon expansions, for embedding and BM25
+    key_terms: tuple[frozenset[str], ...]  # per topical word or phrase, the stems that cover it
+    unknown_terms: tuple[str, ...]  # topical words the source and the lexicon never use
+    context_terms: tuple[frozenset[str], ...] = ()  # everyday words the source also uses
+
+
+class Understander:
+    """Built once from the lexicon and the corpus vocabulary; cheap per question."""
+
+    def __init__(self, texts: Texts, vocabulary: frozenset[str], corpus_words: frozenset[str]):
+        lexicon = texts.lexicon
+        self.vocabulary = vocabulary  # stems known to the corpus
+        self.typos = lexicon["typos"]
+        self.generic = frozenset(stem(w) for w in lexicon["generic"]) | frozenset(
+            lexicon["generic"]
+        )
+        expansions: dict[str, str] = dict(lexicon["synonyms"])
+        for generic, brands in lexicon["drugs"].items():
+            expansions[generic] = " ".join([generic, *brands])
+            for brand in brands:
+                expansions[brand] = f"{generic} {brand}"
+        self.expansions = expansions
+        self.known_phrases = frozenset(expansions)
+        self.phrase = re.compile(
+            r"\b(" + "|".join(re.escape(p) for p in sorted(expansions, key=len, reverse=True)) + r")\b"
+        )
+        self.spelling_targets = sorted(
+            {w for w in corpus_words if len(w) >= 5} | {w for w in expansions if " " not in w}
+        )
+        self.topics = frozenset(stem(w) for w in lexicon.get("topics", []))
+
+    def fix_typos(self, text: str) -> str:
+        """Known misspellings from the lexicon, then a close match for unknown long words."""
+
+        def fix(match: re.Match) -> str:
+            word = match.group(0)
+            if word in self.typos:
+                return self.typos[word]
+            if len(word) < 6 or word in self.generic or self._known(word):
+                return word
+            close = difflib.get_close_matches(word, self.spelling_targets, n=1, cutoff=0.85)
+            return close[0] if close else word
+
+        return re.sub(r"[a-z][a-z'-]+", fix, text)
+
+    def _known(self, word: str) -> bool:
+        """A word the corpus uses (by stem, or a stem sharing a 5-letter start) or the lexicon knows."""
+        if word in self.known_phrases or word in stopwords():
+            return True
+        stemmed = stem(word)
+        if stemmed in self.vocabulary:
+            return True
+        prefix = stemmed[:5]
+        return len(stemmed) >= 5 and any(
+            v.startswith(prefix) and abs(len(v) - len(stemmed)) <= 3 for v in self.vocabulary
+        )
+
+    def expand(self, text: str) -> str:
+        """The question plus the document's words for its lay words and drug names."""
+        extra = [self.expansions[m.group(1)] for m in self.phrase.finditer(text)]
+        return f"{text} {' '.join(extra)}".strip() if extra else text
+
+    def topical_words(self, text: str) -> list[str]:
+        """Words that carry a topic: not stop words, not generic conversation words."""
+        return [
+            w
+            for w in words(text)
+            if w not in stopwords() and w not in self.generic and stem(w) not in self.generic
+        ]
+
+    def resolve(self, text: str, history: list[str]) -> str:
+        """Attach the conversation's topic to a question that depends on it."""
+        own_topics = self.topical_words(self.expand(text))
+        if own_topics and not DEPENDENT.search(text):
+            return text
+        if own_topics and any(stem(w) in self.topics for w in own_topics):
+            return text  # it names its own subject ("what about sunitinib?")
+        for earlier in reversed(history[-HISTORY_TURNS:]):
+            earlier = self.fix_typos(clean(str(earlier))[:HISTORY_CHARS].lower())
+            topic = [w for w in self.topical_words(earlier) if stem(w) in self.topics]
+            topic = topic or self.topical_words(earlier)
+            if topic:
+                return f"{text} ({' '.join(dict.fromkeys(topic))})"
+        return text
+
+    def understand(self, question: str, history: list[str] | None = None) -> Understood:
+        text = self.fix_typos(clean(question).lower())
+        text = self.resolve(text, list(history or []))
+        key_terms, unknown = self.key_terms(text)
+        context = tuple(
+            frozenset({stem(w)})
+            for w in dict.fromkeys(words(text))
+            if w not in stopwords() and (w in self.generic or stem(w) in self.generic)
+            and stem(w) in self.vocabulary
+        )
+        return Understood(text, self.expand(text), key_terms, unknown, context)
+
+    def key_terms(self, text: str) -> tuple[tuple[frozenset[str], ...], tuple[str, ...]]:
+        """Groups of stems the answer must cover (a lexicon phrase is covered by any of its
+        words or the document's words for it), and the topical words nobody knows."""
+        groups: list[frozenset[str]] = []
+        for match in self.phrase.finditer(text):
+            phrase = match.group(1)
+            if not self.topical_words(phrase):
+                continue
+            expansion = f"{phrase} {self.expansions[phrase]}"
+            groups.append(frozenset(stem(w) for w in words(expansion) if w not in stopwords()))
+        unknown = []
+        for word in self.topical_words(self.phrase.sub(" ", text)):
+            if self._known(word):
+                groups.append(frozenset({stem(word)}))
+            else:
+                unknown.append(word)
+        return tuple(dict.fromkeys(groups)), tuple(unknown)
