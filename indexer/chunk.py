@@ -62,6 +62,14 @@ def _source_span(start: int, end: int, offsets) -> tuple[int, int]:
     return covered[0][0], covered[-1][1]
 
 
+def section_context(page: Page, section: Section) -> str:
+    """The section's own headings (the page title only for the page's opening text), plus
+    the page's topic: "Possible side effects (chemotherapy chemo)", not the whole path, so
+    a page title naming two treatments does not lend both words to every section."""
+    headings = HEADING_SEPARATOR.join(section.path[1:]) or page.title
+    return f"{headings} ({page.topic})" if page.topic else headings
+
+
 def chunk_pages(pages: list[Page]) -> list[Chunk]:
     """Split every section on its own; small sections stay whole, long ones overlap a little."""
     chunks: list[Chunk] = []
@@ -83,6 +91,7 @@ def chunk_pages(pages: list[Page]) -> list[Chunk]:
                         start=src_start,
                         end=src_end,
                         text=doc.page_content,
+                        context=section_context(page, section),
                     )
                 )
     return chunks

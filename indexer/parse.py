@@ -185,6 +185,7 @@ def _parse_page(text: str, start: int, end: int, info: dict, sources: Sources) -
         review_date=sources.review_date,
         sections=tuple(sections),
         references=tuple(references),
+        topic=info.get("topic", ""),
     )
 
 

@@ -50,6 +50,7 @@ class Page:
     review_date: str
     sections: tuple[Section, ...]
     references: tuple[str, ...] = field(default=())
+    topic: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Chunk:
     start: int
     end: int
     text: str
+    context: str = ""  # what the passage is about: its headings below the page title + topic
 
     def to_dict(self) -> dict:
         return asdict(self)

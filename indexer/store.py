@@ -25,7 +25,7 @@ from indexer.records import Chunk, Sentence
 from indexer.sources import CORPUS_DIR, Sources, corpus_hash, load_sources
 
 DEFAULT_INDEX_DIR = Path("index")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 SENTENCES = "sentences.jsonl"
@@ -58,8 +58,8 @@ def chunk_context(chunk: Chunk) -> str:
 
 
 def sentence_context(chunk: Chunk, sentence: Sentence) -> str:
-    """A sentence is embedded under its section title, so "This drug..." knows which drug."""
-    return f"{chunk.section.split(' › ')[-1]}: {sentence.text}"
+    """A sentence is embedded under its section's headings, so "This drug..." knows which drug."""
+    return f"{chunk.context}: {sentence.text}"
 
 
 def _versions() -> dict:

@@ -16,7 +16,9 @@ from qa.retrieve import Passage
 MAX_WORDS = 90
 MAX_SENTENCES = 4
 CANDIDATE_PASSAGES = 5
-LEXICAL_WEIGHT = 0.25
+LEXICAL_WEIGHT = 0.7
+CONTEXT_WEIGHT = 0.5
+RANK_BONUS = 0.08
 # A sentence opening with one of these leans on the one before it, which must come along.
 NEEDS_ANTECEDENT = re.compile(
     r"^(this|it|its|these|they|those|that|such|both|still|so|but|however|because of this|"
@@ -50,7 +52,7 @@ class SentenceTable:
         for sentence in index.sentences:
             self.by_chunk.setdefault(sentence.chunk_id, []).append(sentence)
         self.terms = [frozenset(terms(s.text)) for s in index.sentences]
-        self.heading_terms = {c.id: frozenset(terms(c.section)) for c in index.chunks}
+        self.heading_terms = {c.id: frozenset(terms(c.context)) for c in index.chunks}
         self.chunk_terms = {c.id: frozenset(terms(c.text)) for c in index.chunks}
         self.is_pointer = np.array([bool(POINTER.search(s.text)) for s in index.sentences])
         self.chunk_of = np.array([s.chunk_id for s in index.sentences])
@@ -65,12 +67,12 @@ class SentenceTable:
     def weight(self, group: frozenset[str]) -> float:
         return max((self.idf.get(t, 0.0) for t in group), default=0.0)
 
-    def overlap(self, groups, covered: frozenset[str]) -> float:
+    def overlap(self, weighted_groups, covered: frozenset[str]) -> float:
         """IDF-weighted share of the question's term groups found in `covered`."""
-        total = sum(self.weight(g) for g in groups)
+        total = sum(w for _, w in weighted_groups)
         if not total:
             return 0.0
-        return sum(self.weight(g) for g in groups if g & covered) / total
+        return sum(w for g, w in weighted_groups if g & covered) / total
 
     def list_items(self, list_id: int) -> list[Sentence]:
         return [s for s in self.index.sentences if s.list_id == list_id]
@@ -100,9 +102,11 @@ def select(
     candidates = [
         p for rank, p in enumerate(passages) if rank < CANDIDATE_PASSAGES or p.chunk.id in by_sentence
     ]
-    rank_bonus = {p.chunk.id: 0.04 / (1 + rank) for rank, p in enumerate(candidates)}
+    rank_bonus = {p.chunk.id: RANK_BONUS / (1 + rank) for rank, p in enumerate(candidates)}
     wants_list = bool(ASKS_FOR_LIST.search(question))
-    groups = tuple(key_terms) + tuple(context_terms)
+    # Everyday words ("gist", "treatment") count for less than the question's topical words.
+    groups = [(g, table.weight(g)) for g in key_terms]
+    groups += [(g, CONTEXT_WEIGHT * table.weight(g)) for g in context_terms]
     scored = []
     for passage in candidates:
         heading = table.heading_terms[passage.chunk.id]
@@ -188,5 +192,5 @@ def render(selection: Selection) -> str:
 
 
 def needed_coverage(key_term_count: int) -> int:
-    """How many key-term groups the chosen sentences must cover: most of them."""
-    return math.ceil(key_term_count * 0.6)
+    """How many key-term groups the chosen sentences must cover: at least half."""
+    return math.ceil(key_term_count * 0.5)

@@ -65,6 +65,9 @@ class Understander:
             {w for w in corpus_words if len(w) >= 5} | {w for w in expansions if " " not in w}
         )
         self.topics = frozenset(stem(w) for w in lexicon.get("topics", []))
+        self.intents = [
+            (re.compile(pattern), words_) for pattern, words_ in lexicon.get("intents", {}).items()
+        ]
 
     def fix_typos(self, text: str) -> str:
         """Known misspellings from the lexicon, then a close match for unknown long words."""
@@ -95,6 +98,7 @@ class Understander:
     def expand(self, text: str) -> str:
         """The question plus the document's words for its lay words and drug names."""
         extra = [self.expansions[m.group(1)] for m in self.phrase.finditer(text)]
+        extra += [words_ for pattern, words_ in self.intents if pattern.search(text)]
         return f"{text} {' '.join(extra)}".strip() if extra else text
 
     def topical_words(self, text: str) -> list[str]:
@@ -106,16 +110,21 @@ class Understander:
         ]
 
     def resolve(self, text: str, history: list[str]) -> str:
-        """Attach the conversation's topic to a question that depends on it."""
-        own_topics = self.topical_words(self.expand(text))
-        if own_topics and not DEPENDENT.search(text):
+        """Attach the conversation's topic to a question that names no subject of its own.
+
+        "What are its side effects?" after "What is sunitinib?" searches for sunitinib's side
+        effects; "What about surgery?" names its subject and is searched as it is.
+        """
+        if not history:
             return text
-        if own_topics and any(stem(w) in self.topics for w in own_topics):
-            return text  # it names its own subject ("what about sunitinib?")
+        own = self.topical_words(self.expand(text))
+        if any(stem(w) in self.topics for w in own):
+            return text
+        if own and not DEPENDENT.search(text) and len(own) > 2:
+            return text  # a full question of its own ("how do I find a support group near me")
         for earlier in reversed(history[-HISTORY_TURNS:]):
             earlier = self.fix_typos(clean(str(earlier))[:HISTORY_CHARS].lower())
             topic = [w for w in self.topical_words(earlier) if stem(w) in self.topics]
-            topic = topic or self.topical_words(earlier)
             if topic:
                 return f"{text} ({' '.join(dict.fromkeys(topic))})"
         return text
