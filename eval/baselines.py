@@ -1,4 +1,4 @@
-"""Two naive baselines measured in the same run: fixed 1000-character chunks, top chunk as answer."""
+"""Two naive baselines for the same run: fixed 1000-character chunks, top chunk as the answer."""
 
 from __future__ import annotations
 

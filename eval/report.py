@@ -33,7 +33,8 @@ def write_markdown(path: Path, metrics, baselines, per_page, rows, question_file
         "# GIST Answers evaluation",
         "",
         f"{metrics['questions']} questions from `{question_file}`: {metrics['answerable']} "
-        f"answerable, {metrics['out_of_scope']} out of scope, {metrics['emergencies']} emergencies. "
+        f"answerable, {metrics['out_of_scope']} out of scope, "
+        f"{metrics['emergencies']} emergencies. "
         "Baselines: fixed 1000-character chunks, top chunk as the answer, no abstention.",
         "",
         summary_table(metrics, baselines),

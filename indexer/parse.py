@@ -123,7 +123,7 @@ def _merge_broken(blocks: list[_Block]) -> list[_Block]:
 
 
 def _drop_related_links(blocks: list[_Block]) -> list[_Block]:
-    """Drop bullets that only link to other pages, unless a lead-in ending in ':' introduces them."""
+    """Drop bullets that only link to other pages, unless a lead-in ending in ':' has them."""
     kept: list[_Block] = []
     lead_in = False
     for block in blocks:

@@ -100,7 +100,9 @@ def select(
     # one exact sentence can sit in a passage that the passage-level scores rank low.
     by_sentence = {int(table.chunk_of[i]) for i in np.argsort(-dense)[:CANDIDATE_PASSAGES]}
     candidates = [
-        p for rank, p in enumerate(passages) if rank < CANDIDATE_PASSAGES or p.chunk.id in by_sentence
+        p
+        for rank, p in enumerate(passages)
+        if rank < CANDIDATE_PASSAGES or p.chunk.id in by_sentence
     ]
     rank_bonus = {p.chunk.id: RANK_BONUS / (1 + rank) for rank, p in enumerate(candidates)}
     wants_list = bool(ASKS_FOR_LIST.search(question))
@@ -129,10 +131,14 @@ def select(
             break
         if any(s.text == sentence.text for s in chosen.values()):
             continue
-        if chosen and max(
-            float(index.sentence_vectors[sentence.id] @ index.sentence_vectors[s.id])
-            for s in chosen.values()
-        ) > 0.9:
+        if (
+            chosen
+            and max(
+                float(index.sentence_vectors[sentence.id] @ index.sentence_vectors[s.id])
+                for s in chosen.values()
+            )
+            > 0.9
+        ):
             continue
         extra = [sentence]
         if NEEDS_ANTECEDENT.search(sentence.text) and sentence.position > 0:
@@ -186,7 +192,9 @@ def render(selection: Selection) -> str:
         # A blank line after a list, or Markdown would fold the next prose into the last bullet.
         text = lines[0]
         for before, line in zip(lines, lines[1:], strict=False):
-            text += ("\n\n" if before.startswith("- ") and not line.startswith("- ") else "\n") + line
+            text += (
+                "\n\n" if before.startswith("- ") and not line.startswith("- ") else "\n"
+            ) + line
         blocks.append(text)
     return "\n\n".join(blocks)
 

@@ -84,7 +84,9 @@ class QA:
         if verdict.not_covered:
             notice = self.texts.notice(verdict.not_covered)
             return self._record(started, text, NOT_COVERED, notice, reason=verdict.not_covered)
-        understood = self.understander.understand(text, [h for h in history or [] if isinstance(h, str)])
+        understood = self.understander.understand(
+            text, [h for h in history or [] if isinstance(h, str)]
+        )
         category = PERSONAL_ADVICE if verdict.personal_advice else ANSWER
         if understood.unknown_terms:
             return self._abstain(started, understood.text, category, "unknown_terms")

@@ -35,7 +35,8 @@ class SafetyGate:
             (
                 key
                 for key, pattern in self.not_covered.items()
-                if pattern.search(text) and not (key in self.allowed and self.allowed[key].search(text))
+                if pattern.search(text)
+                and not (key in self.allowed and self.allowed[key].search(text))
             ),
             "",
         )

@@ -25,9 +25,7 @@ class Texts:
 
     def notice(self, key: str, **values) -> str:
         template = self.notices.get(key) or self.notices["not_covered_reason"][key]
-        return template.format(
-            helpline=self.helpline, review_date=self.review_date_text, **values
-        )
+        return template.format(helpline=self.helpline, review_date=self.review_date_text, **values)
 
 
 @cache

@@ -14,8 +14,8 @@ QUOTES = str.maketrans({"‘": "'", "’": "'", "‛": "'", "“": '"', "”": '
 # A question that leans on the conversation: a pronoun or a continuation opener.
 DEPENDENT = re.compile(
     r"\b(it|its|it's|this|that|these|those|they|them|their|one|ones|same|the drug|the medicine|"
-    r"the pill|the treatment|the procedure|the surgery|the operation)\b|^(and|also|so|but|what about|"
-    r"how about|and if|what if|then)\b",
+    r"the pill|the treatment|the procedure|the surgery|the operation)\b|"
+    r"^(and|also|so|but|what about|how about|and if|what if|then)\b",
     re.IGNORECASE,
 )
 HISTORY_TURNS = 3
@@ -26,7 +26,9 @@ def clean(text: str) -> str:
     """NFKC (full-width letters), no control/format characters or lone surrogates, one space."""
     text = "".join(" " if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
     text = unicodedata.normalize("NFKC", text).translate(QUOTES)
-    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") else ch for ch in text)
+    text = "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") else ch for ch in text
+    )
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -59,7 +61,9 @@ class Understander:
         self.expansions = expansions
         self.known_phrases = frozenset(expansions)
         self.phrase = re.compile(
-            r"\b(" + "|".join(re.escape(p) for p in sorted(expansions, key=len, reverse=True)) + r")\b"
+            r"\b("
+            + "|".join(re.escape(p) for p in sorted(expansions, key=len, reverse=True))
+            + r")\b"
         )
         self.spelling_targets = sorted(
             {w for w in corpus_words if len(w) >= 5} | {w for w in expansions if " " not in w}
@@ -84,7 +88,8 @@ class Understander:
         return re.sub(r"[a-z][a-z'-]+", fix, text)
 
     def _known(self, word: str) -> bool:
-        """A word the corpus uses (by stem, or a stem sharing a 5-letter start) or the lexicon knows."""
+        """A word the corpus uses (by stem, or a stem with the same 5-letter start) or the lexicon
+        knows."""
         if word in self.known_phrases or word in stopwords():
             return True
         stemmed = stem(word)
@@ -136,7 +141,8 @@ class Understander:
         context = tuple(
             frozenset({stem(w)})
             for w in dict.fromkeys(words(text))
-            if w not in stopwords() and (w in self.generic or stem(w) in self.generic)
+            if w not in stopwords()
+            and (w in self.generic or stem(w) in self.generic)
             and stem(w) in self.vocabulary
         )
         return Understood(text, self.expand(text), key_terms, unknown, context)

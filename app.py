@@ -1,0 +1,135 @@
+"""GIST Answers chat app: `python app.py [--host 127.0.0.1] [--port 7860] [--index DIR]`."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import sys
+from pathlib import Path
+
+# Privacy: no usage analytics, set before Gradio is imported (and again on the Blocks below).
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import gradio as gr  # noqa: E402
+
+from indexer.errors import GistIndexError  # noqa: E402
+from indexer.store import DEFAULT_INDEX_DIR, build_index, load_index  # noqa: E402
+from qa.engine import MAX_QUESTION_CHARS, QA  # noqa: E402
+from qa.present import format_cards, format_chat, ui_texts  # noqa: E402
+
+CONCURRENCY = 4  # answers take ~15 ms of CPU; a few at once keeps one slow request from blocking
+QUEUE_SIZE = 64
+HISTORY_TURNS = 5
+CSS = (Path(__file__).resolve().parent / "qa" / "app.css").read_text(encoding="utf-8")
+
+
+def build_app(qa: QA) -> gr.Blocks:
+    """The chat UI and the /ask API around one shared, read-only QA object."""
+    texts = ui_texts()
+
+    def respond(question: str, chat: list, asked: list):
+        question = question or ""
+        if not question.strip():
+            return gr.skip(), chat, asked, gr.skip()  # an empty question does nothing
+        record = qa.answer(question[: MAX_QUESTION_CHARS + 1], asked[-HISTORY_TURNS:])
+        shown = question if len(question) <= 300 else question[:300] + "…"
+        chat = [
+            *chat,
+            {"role": "user", "content": html.escape(shown)},
+            {"role": "assistant", "content": format_chat(record)},
+        ]
+        if record.category != "input_error":
+            asked = [*asked, question]
+        return "", chat, asked, format_cards(record)
+
+    def clear():
+        return "", [], [], format_cards(None)
+
+    def ask(question: str) -> dict:
+        """Answer one question; returns the answer record (Contract 3) as JSON."""
+        if not isinstance(question, str):
+            question = ""
+        return qa.answer(question).to_dict()
+
+    with gr.Blocks(analytics_enabled=False, title=texts["title"], fill_width=False) as demo:
+        gr.Markdown(f"# {texts['title']}\n\n{texts['description']}", elem_id="gist-intro")
+        gr.Markdown(texts["disclaimer"], elem_id="gist-disclaimer")
+        chat = gr.Chatbot(
+            label="Conversation",
+            height=460,
+            sanitize_html=True,
+            render_markdown=True,
+            layout="bubble",
+            elem_id="gist-chat",
+            buttons=["copy"],
+            feedback_options=None,
+        )
+        with gr.Row(equal_height=True):
+            question = gr.Textbox(
+                label=texts["question_label"],
+                placeholder=texts["question_placeholder"],
+                lines=1,
+                max_lines=4,
+                scale=5,
+                autofocus=True,
+                elem_id="gist-question",
+            )
+            ask_button = gr.Button(
+                texts["ask_button"], variant="primary", scale=1, elem_id="gist-ask"
+            )
+        with gr.Row():
+            new_button = gr.Button(texts["new_conversation_button"], elem_id="gist-new", size="sm")
+        gr.Examples(texts["examples"], inputs=question, label="Try asking")
+        sources = gr.HTML(format_cards(None), elem_id="gist-sources", js_on_load=None)
+        asked = gr.State([])
+
+        outputs = [question, chat, asked, sources]
+        for trigger in (question.submit, ask_button.click):
+            trigger(
+                respond,
+                [question, chat, asked],
+                outputs,
+                api_visibility="private",
+                show_progress="minimal",
+            )
+        new_button.click(clear, None, outputs, api_visibility="private")
+        gr.api(ask, api_name="ask")
+    return demo
+
+
+def ensure_index(index_dir: Path) -> QA:
+    """Load the index, building it first (with progress in the console) if missing or stale."""
+    try:
+        return QA(load_index(index_dir))
+    except GistIndexError as error:
+        print(f"{error}\nBuilding the index now (about a minute the first time)...", flush=True)
+    build_index(index_dir, progress=True)
+    return QA(load_index(index_dir))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python app.py", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: local only)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--index", type=Path, default=DEFAULT_INDEX_DIR)
+    args = parser.parse_args(argv)
+    qa = ensure_index(args.index)
+    demo = build_app(qa)
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    print(f"GIST Answers is ready at http://{args.host}:{args.port}", flush=True)
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        share=False,
+        show_error=False,
+        footer_links=["api"],
+        css=CSS,
+        theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

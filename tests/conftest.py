@@ -1,0 +1,78 @@
+"""Shared fixtures: one real index built once per test session, from the real corpus and model."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from indexer.parse import parse_corpus
+from indexer.sources import load_sources
+from indexer.store import build_index, load_index
+
+
+@pytest.fixture(scope="session")
+def sources():
+    return load_sources()
+
+
+@pytest.fixture(scope="session")
+def pages(sources):
+    return parse_corpus(sources.read_text(), sources)
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory) -> Path:
+    """A freshly built index folder (never the developer's own index/)."""
+    directory = tmp_path_factory.mktemp("index") / "index"
+    build_index(directory, progress=False)
+    return directory
+
+
+@pytest.fixture
+def index_copy(built_index, tmp_path) -> Path:
+    """A private copy a test may damage."""
+    target = tmp_path / "index"
+    shutil.copytree(built_index, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def qa(built_index):
+    from qa.engine import QA
+
+    return QA(load_index(built_index))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(qa):
+    """The app built from the session's QA object, served on 127.0.0.1."""
+    import app as gist_app
+
+    demo = gist_app.build_app(qa)
+    demo.queue(default_concurrency_limit=gist_app.CONCURRENCY, max_size=gist_app.QUEUE_SIZE)
+    port = free_port()
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        css=gist_app.CSS,
+    )
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture(scope="session")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server, verbose=False)
