@@ -38,7 +38,7 @@ browser:
 test: $(VENV)/.installed-dev browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
-	$(BIN)/python -m eval --gate
+	$(BIN)/python -m eval --gate --build-index --index $(INDEX)
 
 eval: $(VENV)/.installed
 	$(BIN)/python -m eval

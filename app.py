@@ -14,8 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
-from indexer.errors import GistIndexError  # noqa: E402
-from indexer.store import DEFAULT_INDEX_DIR, build_index, load_index  # noqa: E402
+from indexer.store import DEFAULT_INDEX_DIR, ensure_index  # noqa: E402
 from qa.engine import MAX_QUESTION_CHARS, QA  # noqa: E402
 from qa.present import format_cards, format_chat, ui_texts  # noqa: E402
 
@@ -41,7 +40,7 @@ def build_app(qa: QA) -> gr.Blocks:
             {"role": "assistant", "content": format_chat(record)},
         ]
         if record.category != "input_error":
-            asked = [*asked, question]
+            asked = [*asked, question[:MAX_QUESTION_CHARS]][-HISTORY_TURNS:]
         return "", chat, asked, format_cards(record)
 
     def clear():
@@ -99,23 +98,13 @@ def build_app(qa: QA) -> gr.Blocks:
     return demo
 
 
-def ensure_index(index_dir: Path) -> QA:
-    """Load the index, building it first (with progress in the console) if missing or stale."""
-    try:
-        return QA(load_index(index_dir))
-    except GistIndexError as error:
-        print(f"{error}\nBuilding the index now (about a minute the first time)...", flush=True)
-    build_index(index_dir, progress=True)
-    return QA(load_index(index_dir))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python app.py", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: local only)")
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--index", type=Path, default=DEFAULT_INDEX_DIR)
     args = parser.parse_args(argv)
-    qa = ensure_index(args.index)
+    qa = QA(ensure_index(args.index))
     demo = build_app(qa)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     print(f"GIST Answers is ready at http://{args.host}:{args.port}", flush=True)

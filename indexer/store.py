@@ -86,11 +86,16 @@ def _write_jsonl(path: Path, rows) -> None:
 
 
 @contextmanager
-def _build_lock(index_dir: Path):
-    """Two builders of one folder take turns instead of racing on the final rename."""
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(index_dir.parent / f".{index_dir.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+def _index_lock(index_dir: Path, exclusive: bool):
+    """Readers share the lock, the swap of a rebuilt folder takes it alone: a reader never
+    sees the moment between moving the old folder away and moving the new one in."""
+    try:
+        handle = open(index_dir.parent / f".{index_dir.name}.lock", "a")  # noqa: SIM115
+    except OSError:  # a read-only location: nothing can be rebuilding it
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         yield
 
 
@@ -122,39 +127,40 @@ def build_index(
     chunk_index.add(chunk_vectors)
 
     index_dir = Path(index_dir)
-    with _build_lock(index_dir):
-        tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.building-", dir=index_dir.parent))
-        try:
-            _write_jsonl(tmp / CHUNKS, chunks)
-            _write_jsonl(tmp / SENTENCES, sentences)
-            faiss.write_index(chunk_index, str(tmp / CHUNK_VECTORS))
-            np.save(tmp / SENTENCE_VECTORS, sentence_vectors)
-            LexicalIndex.build([c.text for c in chunks]).save(tmp / BM25_DIR)
-            manifest = {
-                "format": FORMAT_VERSION,
-                "model": model_name,
-                "dimension": int(chunk_vectors.shape[1]),
-                "chunking": chunk_settings(),
-                "corpus_hash": corpus_hash(sources),
-                "counts": {
-                    "pages": len(pages),
-                    "sections": sum(len(p.sections) for p in pages),
-                    "chunks": len(chunks),
-                    "sentences": len(sentences),
-                },
-                "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "build_seconds": round(time.perf_counter() - started, 2),
-                "libraries": _versions(),
-                "files": {
-                    name: _file_digest(tmp / name)
-                    for name in (CHUNKS, SENTENCES, CHUNK_VECTORS, SENTENCE_VECTORS, BM25_DIR)
-                },
-            }
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.building-", dir=index_dir.parent))
+    try:
+        _write_jsonl(tmp / CHUNKS, chunks)
+        _write_jsonl(tmp / SENTENCES, sentences)
+        faiss.write_index(chunk_index, str(tmp / CHUNK_VECTORS))
+        np.save(tmp / SENTENCE_VECTORS, sentence_vectors)
+        LexicalIndex.build([c.text for c in chunks]).save(tmp / BM25_DIR)
+        manifest = {
+            "format": FORMAT_VERSION,
+            "model": model_name,
+            "dimension": int(chunk_vectors.shape[1]),
+            "chunking": chunk_settings(),
+            "corpus_hash": corpus_hash(sources),
+            "counts": {
+                "pages": len(pages),
+                "sections": sum(len(p.sections) for p in pages),
+                "chunks": len(chunks),
+                "sentences": len(sentences),
+            },
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "build_seconds": round(time.perf_counter() - started, 2),
+            "libraries": _versions(),
+            "files": {
+                name: _file_digest(tmp / name)
+                for name in (CHUNKS, SENTENCES, CHUNK_VECTORS, SENTENCE_VECTORS, BM25_DIR)
+            },
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        with _index_lock(index_dir, exclusive=True):
             _swap_in(tmp, index_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return manifest
 
 
@@ -226,6 +232,17 @@ def _load_files(index_dir: Path, manifest: dict, fix: str) -> Index:
     return Index(index_dir, manifest, chunks, sentences, chunk_index, sentence_vectors, lexical)
 
 
+def ensure_index(index_dir: Path = DEFAULT_INDEX_DIR, model_name: str | None = None) -> Index:
+    """Load the index, first building it (with a progress bar) if it is missing, stale or
+    damaged; for the app and the test run, which should heal rather than refuse."""
+    try:
+        return load_index(index_dir, model_name or default_model())
+    except (IndexMissing, IndexStale, IndexCorrupt) as error:
+        print(f"{error}\nBuilding the index now...", flush=True)
+    build_index(index_dir, model_name, progress=True)
+    return load_index(index_dir, model_name or default_model())
+
+
 def load_index(
     index_dir: Path = DEFAULT_INDEX_DIR,
     model_name: str | None = None,
@@ -234,13 +251,7 @@ def load_index(
     """Load and verify an index; raises IndexMissing, IndexStale or IndexCorrupt with the fix."""
     index_dir = Path(index_dir)
     sources = load_sources(corpus_dir)
-    for attempt in range(3):
+    with _index_lock(index_dir, exclusive=False):
         manifest = _read_manifest(index_dir, model_name)
         check_manifest(manifest, index_dir, model_name, sources)
-        try:
-            return _load_files(index_dir, manifest, rebuild_command(index_dir, model_name))
-        except IndexCorrupt:
-            # A rebuild may have swapped the folder while we read it: read the new one instead.
-            if attempt == 2 or _read_manifest(index_dir, model_name) == manifest:
-                raise
-    raise AssertionError("unreachable")
+        return _load_files(index_dir, manifest, rebuild_command(index_dir, model_name))

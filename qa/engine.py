@@ -30,6 +30,7 @@ MIN_SIMILARITY = 0.30
 MIN_SIMILARITY_NO_TERMS = 0.45
 MIN_SIMILARITY_ALL_TERMS = 0.10
 RELATED_PASSAGES = 3
+MAX_HISTORY = 20  # earlier questions looked at; only the last few can name the topic anyway
 
 
 class InvalidQuestion(ValueError):
@@ -72,10 +73,11 @@ class QA:
             raise InvalidQuestion(f"question must be text, not {type(question).__name__}")
         if history is not None and not isinstance(history, list | tuple):
             raise InvalidQuestion("history must be a list of earlier questions")
-        text = clean(question)
+        # Read at most a few times the limit: a 100,000-character paste is refused at once.
+        text = clean(question[: MAX_QUESTION_CHARS * 4])
         if not text:
             return self._record(started, "", INPUT_ERROR, self.texts.notice("empty"))
-        if len(text) > MAX_QUESTION_CHARS:
+        if len(text) > MAX_QUESTION_CHARS or len(question) > MAX_QUESTION_CHARS * 4:
             notice = self.texts.notice("too_long", max_chars=MAX_QUESTION_CHARS)
             return self._record(started, "", INPUT_ERROR, notice, reason="too_long")
         verdict = self.gate.check(text.lower())
@@ -84,9 +86,8 @@ class QA:
         if verdict.not_covered:
             notice = self.texts.notice(verdict.not_covered)
             return self._record(started, text, NOT_COVERED, notice, reason=verdict.not_covered)
-        understood = self.understander.understand(
-            text, [h for h in history or [] if isinstance(h, str)]
-        )
+        history = [h for h in (history or [])[-MAX_HISTORY:] if isinstance(h, str)]
+        understood = self.understander.understand(text, history)
         category = PERSONAL_ADVICE if verdict.personal_advice else ANSWER
         if understood.unknown_terms:
             return self._abstain(started, understood.text, category, "unknown_terms")

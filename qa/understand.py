@@ -128,7 +128,8 @@ class Understander:
         if own and not DEPENDENT.search(text) and len(own) > 2:
             return text  # a full question of its own ("how do I find a support group near me")
         for earlier in reversed(history[-HISTORY_TURNS:]):
-            earlier = self.fix_typos(clean(str(earlier))[:HISTORY_CHARS].lower())
+            earlier = clean(str(earlier)[: HISTORY_CHARS * 2])[:HISTORY_CHARS]
+            earlier = self.fix_typos(earlier.lower())
             topic = [w for w in self.topical_words(earlier) if stem(w) in self.topics]
             if topic:
                 return f"{text} ({' '.join(dict.fromkeys(topic))})"

@@ -1,0 +1,189 @@
+"""`python -m eval.bench`: measured speed and memory, with the bare floor in the same run.
+
+Prints a table and writes bench.json: cold start, index build, per-question latency against
+"embed the query + FAISS search", HTTP load on 127.0.0.1 with 32 concurrent users, peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from eval.dataset import load_questions
+from eval.metrics import percentile
+from indexer.embed import embed
+from indexer.store import DEFAULT_INDEX_DIR, ensure_index
+from qa.engine import QA
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_REPORT = Path(__file__).resolve().parent / "bench"
+USERS = 32
+QUESTIONS_PER_USER = 10
+COLD_START = """
+import time, sys
+from qa.engine import QA
+qa = QA.load(sys.argv[1])
+qa.answer("What are the side effects of imatinib?")
+print("ready")
+"""
+
+
+def _run_seconds(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
+    return time.perf_counter() - started
+
+
+def cold_start(index_dir: Path, runs: int = 3) -> dict:
+    """Process start to first answer (imports, index and model load), best and median of runs."""
+    times = [_run_seconds([sys.executable, "-c", COLD_START, str(index_dir)]) for _ in range(runs)]
+    return {"cold_start_s_median": statistics.median(times), "cold_start_s_best": min(times)}
+
+
+def build_time() -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        return _run_seconds([sys.executable, "-m", "indexer", "--index", f"{tmp}/i", "--quiet"])
+
+
+def latency(qa: QA, questions, rounds: int = 3) -> dict:
+    """Per-question latency of answering vs the floor: embed the query + FAISS search."""
+    texts = [q.question for q in questions]
+    answer_ms, floor_ms = [], []
+    for _ in range(rounds):
+        for question in questions:
+            answer_ms.append(qa.answer(question.question, list(question.history)).latency_ms)
+        for text in texts:
+            started = time.perf_counter()
+            vector = embed(qa.model, [text])
+            qa.index.chunk_index.search(vector, 5)
+            floor_ms.append((time.perf_counter() - started) * 1000)
+    p50, floor = percentile(answer_ms, 50), percentile(floor_ms, 50)
+    return {
+        "latency_p50_ms": p50,
+        "latency_p95_ms": percentile(answer_ms, 95),
+        "floor_p50_ms": floor,
+        "floor_p95_ms": percentile(floor_ms, 95),
+        "ratio_p50_to_floor": p50 / floor if floor else None,
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def http_load(index_dir: Path, questions) -> dict:
+    """32 gradio_client users x 10 questions against the real app on 127.0.0.1."""
+    from gradio_client import Client
+
+    port = _free_port()
+    app = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port), "--index", str(index_dir)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline or app.poll() is not None:
+                    raise RuntimeError("the app did not start") from None
+                time.sleep(0.3)
+        url = f"http://127.0.0.1:{port}/"
+        texts = [q.question for q in questions]
+
+        def user(n: int) -> list[tuple[bool, float]]:
+            client = Client(url, verbose=False)
+            results = []
+            for i in range(QUESTIONS_PER_USER):
+                started = time.perf_counter()
+                try:
+                    client.predict(
+                        texts[(n * QUESTIONS_PER_USER + i) % len(texts)], api_name="/ask"
+                    )
+                    results.append((True, time.perf_counter() - started))
+                except Exception:  # noqa: BLE001 - counted as an error, the load goes on
+                    results.append((False, time.perf_counter() - started))
+            return results
+
+        app_cpu, own_cpu = _cpu_seconds(app.pid), time.process_time()
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=USERS) as pool:
+            results = [r for rs in pool.map(user, range(USERS)) for r in rs]
+        wall = time.perf_counter() - started
+        app_cpu, own_cpu = _cpu_seconds(app.pid) - app_cpu, time.process_time() - own_cpu
+        ok = [t * 1000 for good, t in results if good]
+        return {
+            "http_requests": len(results),
+            "http_errors": sum(1 for good, _ in results if not good),
+            "http_p50_ms": percentile(ok, 50),
+            "http_p95_ms": percentile(ok, 95),
+            "http_requests_per_s": len(results) / wall,
+            "app_peak_rss_mb": _peak_rss_mb(app.pid),
+            # Both sides share the machine's cores: where the CPU went during the load.
+            "http_app_cpu_s_per_request": app_cpu / len(results),
+            "http_client_cpu_s_per_request": own_cpu / len(results),
+        }
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__)
+    parser.add_argument("--index", type=Path, default=DEFAULT_INDEX_DIR)
+    parser.add_argument("--report", type=Path, default=DEFAULT_REPORT)
+    parser.add_argument("--skip-http", action="store_true", help="skip the HTTP load test")
+    args = parser.parse_args(argv)
+    ensure_index(args.index)
+    questions = load_questions()
+    figures = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "python": platform.python_version(),
+        "questions": len(questions),
+    }
+    print("Measuring index build, cold start, latency and HTTP load (about two minutes)...")
+    figures["index_build_s"] = build_time()
+    figures.update(cold_start(args.index))
+    figures.update(latency(QA.load(args.index), questions))
+    if not args.skip_http:
+        figures.update(http_load(args.index, questions))
+    args.report.mkdir(parents=True, exist_ok=True)
+    (args.report / "bench.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    width = max(len(k) for k in figures)
+    for key, value in figures.items():
+        shown = f"{value:.2f}" if isinstance(value, float) else value
+        print(f"{key:<{width}}  {shown}")
+    print(f"\nWritten to {args.report}/bench.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
