@@ -100,6 +100,7 @@ def http_load(index_dir: Path, questions) -> dict:
     from gradio_client import Client
 
     port = _free_port()
+    launched = time.perf_counter()
     app = subprocess.Popen(
         [sys.executable, "app.py", "--port", str(port), "--index", str(index_dir)],
         cwd=ROOT,
@@ -117,6 +118,8 @@ def http_load(index_dir: Path, questions) -> dict:
                     raise RuntimeError("the app did not start") from None
                 time.sleep(0.3)
         url = f"http://127.0.0.1:{port}/"
+        Client(url, verbose=False).predict("What is embolization?", api_name="/ask")
+        app_first_answer = time.perf_counter() - launched
         texts = [q.question for q in questions]
 
         def user(n: int) -> list[tuple[bool, float]]:
@@ -141,6 +144,7 @@ def http_load(index_dir: Path, questions) -> dict:
         app_cpu, own_cpu = _cpu_seconds(app.pid) - app_cpu, time.process_time() - own_cpu
         ok = [t * 1000 for good, t in results if good]
         return {
+            "app_start_to_first_answer_s": app_first_answer,
             "http_requests": len(results),
             "http_errors": sum(1 for good, _ in results if not good),
             "http_p50_ms": percentile(ok, 50),

@@ -18,6 +18,9 @@ BASE_FORMS = {
     "bigger": "big", "biggest": "big", "higher": "high", "highest": "high", "lower": "low",
     "lowest": "low", "longer": "long", "faster": "fast", "quicker": "quick", "worse": "bad",
     "better": "good", "easier": "easy", "harder": "hard", "stronger": "strong",
+    "closer": "close", "closest": "close", "closely": "close", "earlier": "early",
+    "later": "late", "older": "old", "younger": "young", "newer": "new", "greater": "great",
+    "fewer": "few", "wider": "wide", "deeper": "deep", "thinner": "thin", "thicker": "thick",
 }  # fmt: skip
 
 

@@ -68,11 +68,26 @@ class SentenceTable:
         return max((self.idf.get(t, 0.0) for t in group), default=0.0)
 
     def overlap(self, weighted_groups, covered: frozenset[str]) -> float:
-        """IDF-weighted share of the question's term groups found in `covered`."""
+        """IDF-weighted share of the question's term groups found in `covered`. A group found
+        through a common word of its expansion ("drug" for "pill") earns that word's weight."""
         total = sum(w for _, w in weighted_groups)
         if not total:
             return 0.0
-        return sum(w for g, w in weighted_groups if g & covered) / total
+        found = 0.0
+        for group, weight in weighted_groups:
+            matched = group & covered
+            if matched:
+                found += min(weight, self.weight(matched) * weight / max(self.weight(group), 1e-9))
+        return found / total
+
+    def lead_in(self, sentence: Sentence) -> Sentence | None:
+        """The sentence ending in ':' that introduces this bullet's list, in the same chunk."""
+        if sentence.list_id is None:
+            return None
+        return next(
+            (s for s in self.by_chunk[sentence.chunk_id] if s.introduces_list == sentence.list_id),
+            None,
+        )
 
     def list_items(self, list_id: int) -> list[Sentence]:
         return [s for s in self.index.sentences if s.list_id == list_id]
@@ -141,7 +156,10 @@ def select(
         ):
             continue
         extra = [sentence]
-        if NEEDS_ANTECEDENT.search(sentence.text) and sentence.position > 0:
+        lead_in = table.lead_in(sentence)
+        if lead_in is not None and lead_in.id not in chosen:
+            extra.insert(0, lead_in)  # a bullet is read under the sentence that introduces it
+        elif NEEDS_ANTECEDENT.search(sentence.text) and sentence.position > 0:
             before = table.by_chunk[sentence.chunk_id][sentence.position - 1]
             if before.list_id is None and before.id not in chosen:
                 extra.insert(0, before)

@@ -29,6 +29,7 @@ def clean(text: str) -> str:
     text = "".join(
         " " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") else ch for ch in text
     )
+    text = re.sub(r"(?<=\d)(?=[a-zA-Z])|(?<=[a-zA-Z])(?=\d)", " ", text)  # "2cm" -> "2 cm"
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -88,15 +89,15 @@ class Understander:
         return re.sub(r"[a-z][a-z'-]+", fix, text)
 
     def _known(self, word: str) -> bool:
-        """A word the corpus uses (by stem, or a stem with the same 5-letter start) or the lexicon
-        knows."""
+        """A word the corpus uses (by stem, or a stem with the same 6-letter start) or the lexicon
+        knows. Five letters would make "weight" known through "weigh"."""
         if word in self.known_phrases or word in stopwords():
             return True
         stemmed = stem(word)
         if stemmed in self.vocabulary:
             return True
-        prefix = stemmed[:5]
-        return len(stemmed) >= 5 and any(
+        prefix = stemmed[:6]
+        return len(stemmed) >= 6 and any(
             v.startswith(prefix) and abs(len(v) - len(stemmed)) <= 3 for v in self.vocabulary
         )
 
