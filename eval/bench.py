@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from eval.dataset import load_questions
 from eval.metrics import percentile
+from eval.serving import start_app
 from indexer.embed import embed
 from indexer.store import DEFAULT_INDEX_DIR, ensure_index
 from qa.engine import QA
@@ -77,12 +77,6 @@ def latency(qa: QA, questions, rounds: int = 3) -> dict:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -99,25 +93,9 @@ def http_load(index_dir: Path, questions) -> dict:
     """32 gradio_client users x 10 questions against the real app on 127.0.0.1."""
     from gradio_client import Client
 
-    port = _free_port()
     launched = time.perf_counter()
-    app = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port), "--index", str(index_dir)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    app, url = start_app(index_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline or app.poll() is not None:
-                    raise RuntimeError("the app did not start") from None
-                time.sleep(0.3)
-        url = f"http://127.0.0.1:{port}/"
         Client(url, verbose=False).predict("What is embolization?", api_name="/ask")
         app_first_answer = time.perf_counter() - launched
         texts = [q.question for q in questions]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
@@ -60,3 +62,84 @@ def embed(model, texts: list[str], progress: bool = False) -> np.ndarray:
         show_progress_bar=progress,
     )
     return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+STANDARD_MODULES = [
+    ["sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling"],
+    [
+        "sentence_transformers.models.Transformer",
+        "sentence_transformers.models.Pooling",
+        "sentence_transformers.models.Normalize",
+    ],
+]
+
+
+class TransformerEncoder:
+    """The query side of a standard sentence-transformers model (Transformer, mean or CLS
+    Pooling, Normalize) run with plain transformers. Importing sentence-transformers costs
+    about 3-4 s of a 2-core machine's cold start; this gives the same vectors (a test checks)
+    without it. Anything else falls back to SentenceTransformer."""
+
+    def __init__(self, path: Path, pooling: str, max_length: int, lower_case: bool):
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        self.torch = torch
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+        self.model = AutoModel.from_pretrained(str(path)).eval()
+        self.pooling, self.max_length, self.lower_case = pooling, max_length, lower_case
+
+    @classmethod
+    def open(cls, path: Path) -> TransformerEncoder | None:
+        """An encoder for `path` if it is a local model of the standard layout, else None."""
+        try:
+            modules = json.loads((path / "modules.json").read_text())
+            pooling = json.loads((path / modules[1]["path"] / "config.json").read_text())
+            settings = json.loads((path / "sentence_bert_config.json").read_text())
+        except (OSError, ValueError, IndexError, KeyError):
+            return None
+        if [m.get("type") for m in modules] not in STANDARD_MODULES:
+            return None
+        modes = {k for k, v in pooling.items() if k.startswith("pooling_mode") and v}
+        mode = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}.get(
+            modes.pop() if len(modes) == 1 else ""
+        )
+        if mode is None:
+            return None
+        return cls(path, mode, settings.get("max_seq_length", 512), settings.get("do_lower_case"))
+
+    def encode(self, texts: list[str], batch_size: int = 32, **_) -> np.ndarray:
+        torch = self.torch
+        texts = [t.strip().lower() if self.lower_case else t.strip() for t in texts]
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
+                batch = self.tokenizer(
+                    texts[start : start + batch_size],
+                    padding=True,
+                    truncation="longest_first",
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
+                hidden = self.model(**batch).last_hidden_state
+                if self.pooling == "cls":
+                    pooled = hidden[:, 0]
+                else:
+                    mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                out.append(torch.nn.functional.normalize(pooled, p=2, dim=1).numpy())
+        return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
+
+
+@cache
+def load_query_model(name: str):
+    """The model for embedding questions: the light encoder when the layout allows it."""
+    path = Path(_resolve(name))
+    if path.is_dir():
+        try:
+            encoder = TransformerEncoder.open(path)
+        except Exception as error:  # a broken local model: say so in the usual way
+            raise ModelUnavailable(f"Cannot load embedding model {name!r}: {error}") from error
+        if encoder is not None:
+            return encoder
+    return load_model(name)

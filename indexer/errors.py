@@ -25,3 +25,11 @@ def rebuild_command(index_dir, model: str | None = None) -> str:
     """The exact command that rebuilds this index."""
     command = f"python -m indexer --index {index_dir}"
     return f"{command} --model {model}" if model else command
+
+
+FIX_PREFIX = " Rebuild with: "
+
+
+def reason(error: Exception) -> str:
+    """The message without its fix, for callers that apply the fix themselves."""
+    return str(error).split(FIX_PREFIX)[0]

@@ -16,11 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.chunk import chunk_pages, chunk_sentences, chunk_settings
 from indexer.embed import default_model, embed, load_model
-from indexer.errors import IndexCorrupt, IndexMissing, IndexStale, rebuild_command
+from indexer.errors import IndexCorrupt, IndexMissing, IndexStale, reason, rebuild_command
 from indexer.lexical import LexicalIndex
-from indexer.parse import parse_corpus
 from indexer.records import Chunk, Sentence
 from indexer.sources import CORPUS_DIR, Sources, corpus_hash, load_sources
 
@@ -107,6 +105,10 @@ def build_index(
 ) -> dict:
     """Parse, chunk, embed and write the index into a temporary folder, then swap it in."""
     import faiss
+
+    # Imported here: chunking needs langchain and pysbd, which answering never uses.
+    from indexer.chunk import chunk_pages, chunk_sentences, chunk_settings
+    from indexer.parse import parse_corpus
 
     started = time.perf_counter()
     model_name = model_name or default_model()
@@ -196,13 +198,15 @@ def check_manifest(
     """Refuse an index made by another format, corpus or model, naming the rebuild command."""
     fix = rebuild_command(index_dir, model_name or manifest.get("model"))
     if manifest.get("format") != FORMAT_VERSION:
-        raise IndexStale(f"{index_dir}/ was built by another version of GIST Answers. Run: {fix}")
+        raise IndexStale(
+            f"{index_dir}/ was built by another version of GIST Answers. Rebuild with: {fix}"
+        )
     if manifest.get("corpus_hash") != corpus_hash(sources):
-        raise IndexStale(f"The corpus changed since {index_dir}/ was built. Run: {fix}")
+        raise IndexStale(f"The corpus changed since {index_dir}/ was built. Rebuild with: {fix}")
     if model_name and manifest.get("model") != model_name:
         raise IndexStale(
             f"{index_dir}/ was built with model {manifest.get('model')!r}, not {model_name!r}. "
-            f"Run: {fix}"
+            f"Rebuild with: {fix}"
         )
 
 
@@ -237,8 +241,10 @@ def ensure_index(index_dir: Path = DEFAULT_INDEX_DIR, model_name: str | None = N
     damaged; for the app and the test run, which should heal rather than refuse."""
     try:
         return load_index(index_dir, model_name or default_model())
-    except (IndexMissing, IndexStale, IndexCorrupt) as error:
-        print(f"{error}\nBuilding the index now...", flush=True)
+    except IndexMissing:
+        print(f"Building the search index in {index_dir}/ (first start only)...", flush=True)
+    except (IndexStale, IndexCorrupt) as error:
+        print(f"{reason(error)} Rebuilding the index...", flush=True)
     build_index(index_dir, model_name, progress=True)
     return load_index(index_dir, model_name or default_model())
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
@@ -46,12 +45,6 @@ def qa(built_index):
     return QA(load_index(built_index))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server(qa):
     """The app built from the session's QA object, served on 127.0.0.1."""
@@ -59,6 +52,8 @@ def server(qa):
 
     demo = gist_app.build_app(qa)
     demo.queue(default_concurrency_limit=gist_app.CONCURRENCY, max_size=gist_app.QUEUE_SIZE)
+    from eval.serving import free_port
+
     port = free_port()
     demo.launch(
         server_name="127.0.0.1",

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
-import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from hypothesis import strategies as st
 
 from eval.dataset import source_text
 from eval.metrics import grounding
+from eval.serving import start_app
 from indexer.store import build_index, load_index
 from qa.records import ANSWER, EMERGENCY, INPUT_ERROR, NOT_COVERED, PERSONAL_ADVICE
 
@@ -126,12 +124,6 @@ def test_app_keeps_serving_under_abuse(client):
     assert all("<svg" not in r["answer"] for r in records)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _tree_state() -> dict[str, float]:
     skip = re.compile(r"(^|/)(\.venv|\.git|__pycache__|\.pytest_cache|\.hypothesis|\.ruff_cache|"
                       r"test-output|eval/report|index|\.index[^/]*)(/|$)")  # fmt: skip
@@ -152,26 +144,13 @@ def test_app_writes_nothing_and_connects_nowhere(built_index, tmp_path):
     env = dict(os.environ, GIST_NET_AUDIT=str(audit), PYTHONUNBUFFERED="1")
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests" / "support"), str(ROOT)])
     env.pop("GRADIO_ANALYTICS_ENABLED", None)  # the app must switch analytics off itself
-    port = _free_port()
     before = _tree_state()
-    process = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port), "--index", str(built_index)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    process, url = start_app(
+        built_index, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.5)
         secret = "Private question about my imatinib and my liver 4711"
-        record = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(secret, api_name="/ask")
+        record = Client(url, verbose=False).predict(secret, api_name="/ask")
         assert record["answer"] or record["notice"]
     finally:
         process.terminate()
