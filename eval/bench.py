@@ -89,50 +89,75 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _closed_loop(user, label: str, app_pid: int) -> dict:
+    """USERS threads, each asking QUESTIONS_PER_USER questions one after another."""
+    user(0)  # warm up this client kind once
+    app_cpu, own_cpu = _cpu_seconds(app_pid), time.process_time()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=USERS) as pool:
+        results = [r for rs in pool.map(user, range(USERS)) for r in rs]
+    wall = time.perf_counter() - started
+    app_cpu, own_cpu = _cpu_seconds(app_pid) - app_cpu, time.process_time() - own_cpu
+    ok = [t * 1000 for good, t in results if good]
+    return {
+        f"{label}_requests": len(results),
+        f"{label}_errors": sum(1 for good, _ in results if not good),
+        f"{label}_p50_ms": percentile(ok, 50),
+        f"{label}_p95_ms": percentile(ok, 95),
+        f"{label}_requests_per_s": len(results) / wall,
+        # Load generator and app share the machine's cores: where the CPU went.
+        f"{label}_app_cpu_ms_per_request": app_cpu * 1000 / len(results),
+        f"{label}_client_cpu_ms_per_request": own_cpu * 1000 / len(results),
+    }
+
+
 def http_load(index_dir: Path, questions) -> dict:
-    """32 gradio_client users x 10 questions against the real app on 127.0.0.1."""
+    """32 concurrent users x 10 questions against the real app on 127.0.0.1: once with
+    gradio_client (as users of the API would), once with plain HTTP calls to the same
+    endpoint, whose client costs far less CPU on this shared 2-core machine."""
+    import httpx
     from gradio_client import Client
 
     launched = time.perf_counter()
     app, url = start_app(index_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        Client(url, verbose=False).predict("What is embolization?", api_name="/ask")
-        app_first_answer = time.perf_counter() - launched
-        texts = [q.question for q in questions]
+    texts = [q.question for q in questions]
 
-        def user(n: int) -> list[tuple[bool, float]]:
-            client = Client(url, verbose=False)
-            results = []
+    def pick(n: int, i: int) -> str:
+        return texts[(n * QUESTIONS_PER_USER + i) % len(texts)]
+
+    def gradio_user(n: int) -> list[tuple[bool, float]]:
+        client, results = Client(url, verbose=False), []
+        for i in range(QUESTIONS_PER_USER):
+            started = time.perf_counter()
+            try:
+                client.predict(pick(n, i), api_name="/ask")
+                results.append((True, time.perf_counter() - started))
+            except Exception:  # noqa: BLE001 - counted as an error, the load goes on
+                results.append((False, time.perf_counter() - started))
+        return results
+
+    def http_user(n: int) -> list[tuple[bool, float]]:
+        results = []
+        with httpx.Client(base_url=url, timeout=30) as client:
             for i in range(QUESTIONS_PER_USER):
                 started = time.perf_counter()
                 try:
-                    client.predict(
-                        texts[(n * QUESTIONS_PER_USER + i) % len(texts)], api_name="/ask"
+                    call = client.post("gradio_api/call/ask", json={"data": [pick(n, i)]})
+                    stream = client.get(f"gradio_api/call/ask/{call.json()['event_id']}")
+                    results.append(
+                        ("event: complete" in stream.text, time.perf_counter() - started)
                     )
-                    results.append((True, time.perf_counter() - started))
-                except Exception:  # noqa: BLE001 - counted as an error, the load goes on
+                except (httpx.HTTPError, KeyError, ValueError):
                     results.append((False, time.perf_counter() - started))
-            return results
+        return results
 
-        app_cpu, own_cpu = _cpu_seconds(app.pid), time.process_time()
-        started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=USERS) as pool:
-            results = [r for rs in pool.map(user, range(USERS)) for r in rs]
-        wall = time.perf_counter() - started
-        app_cpu, own_cpu = _cpu_seconds(app.pid) - app_cpu, time.process_time() - own_cpu
-        ok = [t * 1000 for good, t in results if good]
-        return {
-            "app_start_to_first_answer_s": app_first_answer,
-            "http_requests": len(results),
-            "http_errors": sum(1 for good, _ in results if not good),
-            "http_p50_ms": percentile(ok, 50),
-            "http_p95_ms": percentile(ok, 95),
-            "http_requests_per_s": len(results) / wall,
-            "app_peak_rss_mb": _peak_rss_mb(app.pid),
-            # Both sides share the machine's cores: where the CPU went during the load.
-            "http_app_cpu_s_per_request": app_cpu / len(results),
-            "http_client_cpu_s_per_request": own_cpu / len(results),
-        }
+    try:
+        Client(url, verbose=False).predict("What is embolization?", api_name="/ask")
+        figures = {"app_start_to_first_answer_s": time.perf_counter() - launched}
+        figures.update(_closed_loop(gradio_user, "http", app.pid))
+        figures.update(_closed_loop(http_user, "http_light_client", app.pid))
+        figures["app_peak_rss_mb"] = _peak_rss_mb(app.pid)
+        return figures
     finally:
         app.terminate()
         app.wait(timeout=30)
