@@ -156,13 +156,13 @@ def select(
         ):
             continue
         extra = [sentence]
-        lead_in = table.lead_in(sentence)
-        if lead_in is not None and lead_in.id not in chosen:
-            extra.insert(0, lead_in)  # a bullet is read under the sentence that introduces it
-        elif NEEDS_ANTECEDENT.search(sentence.text) and sentence.position > 0:
+        if NEEDS_ANTECEDENT.search(sentence.text) and sentence.position > 0:
             before = table.by_chunk[sentence.chunk_id][sentence.position - 1]
             if before.list_id is None and before.id not in chosen:
                 extra.insert(0, before)
+        lead_in = table.lead_in(sentence)
+        if lead_in is not None and lead_in.id not in chosen:
+            extra.insert(0, lead_in)  # a bullet is read under the sentence that introduces it
         if sentence.introduces_list is not None:
             if not (wants_list or not chosen):
                 continue  # a lead-in without its list says nothing

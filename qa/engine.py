@@ -30,6 +30,7 @@ MIN_SIMILARITY = 0.30
 MIN_SIMILARITY_NO_TERMS = 0.45
 MIN_SIMILARITY_ALL_TERMS = 0.10
 RELATED_PASSAGES = 3
+LOOK_BACK = 3  # how many "...that one too?" steps a conversation may chain
 MAX_HISTORY = 20  # earlier questions looked at; only the last few can name the topic anyway
 
 
@@ -68,6 +69,18 @@ class QA:
 
     def answer(self, question: str, history: list[str] | None = None) -> Answer:
         """Answer one question (with earlier questions of the conversation, if any)."""
+        return self._answer(question, history, look_back=LOOK_BACK)
+
+    def _introduced(self, history: list[str], look_back: int) -> tuple[str, ...]:
+        """What the answer to the last question brought up: that answer is worked out again
+        (one more ~15 ms search), because a conversation's record keeps only its questions."""
+        last = self._answer(history[-1], history[:-1], look_back=look_back - 1)
+        said = " ".join([*last.sentences, *(c.text for c in last.citations)])
+        return self.understander.new_subjects(
+            self.understander.expand(clean(history[-1]).lower()), said
+        )
+
+    def _answer(self, question, history, look_back: int) -> Answer:
         started = time.perf_counter()
         if not isinstance(question, str):
             raise InvalidQuestion(f"question must be text, not {type(question).__name__}")
@@ -87,7 +100,10 @@ class QA:
             notice = self.texts.notice(verdict.not_covered)
             return self._record(started, text, NOT_COVERED, notice, reason=verdict.not_covered)
         history = [h for h in (history or [])[-MAX_HISTORY:] if isinstance(h, str)]
-        understood = self.understander.understand(text, history)
+        introduced = ()
+        if look_back and self.understander.refers_to_last_answer(text, history):
+            introduced = self._introduced(history, look_back)
+        understood = self.understander.understand(text, history, introduced)
         category = PERSONAL_ADVICE if verdict.personal_advice else ANSWER
         if understood.unknown_terms:
             return self._abstain(started, understood.text, category, "unknown_terms")

@@ -18,6 +18,23 @@ DEPENDENT = re.compile(
     r"^(and|also|so|but|what about|how about|and if|what if|then)\b",
     re.IGNORECASE,
 )
+# "And if that one stops working too?" points at what the previous *answer* brought up
+# (after "What if imatinib stops working?", that is sunitinib), not at the previous question.
+NEW_REFERENT = re.compile(
+    r"\b(that one|this one|the other one|the next one|that drug|the new one|too|as well|instead)\b",
+    re.IGNORECASE,
+)
+# The chain of treatments: after "What if imatinib stops working?" the answer names the next
+# drug, and "...that one stops working too?" asks about it.
+FAILURE = re.compile(
+    r"\b(stops?|stopped|no longer|not working|doesn'?t work|does not work|didn'?t work|fails?|"
+    r"failed|resistant|not helping|doesn'?t help|keeps growing|grows again)\b",
+    re.IGNORECASE,
+)
+POINTER_PHRASE = re.compile(
+    r"\b(that one|this one|the other one|the next one|that drug|the new one|that|it)\b",
+    re.IGNORECASE,
+)
 HISTORY_TURNS = 3
 HISTORY_CHARS = 500
 
@@ -70,6 +87,8 @@ class Understander:
             {w for w in corpus_words if len(w) >= 5} | {w for w in expansions if " " not in w}
         )
         self.topics = frozenset(stem(w) for w in lexicon.get("topics", []))
+        # Brand names count as the generic drug: "that one" after Gleevec is not imatinib.
+        self.drugs = {b: g for g, brands in lexicon["drugs"].items() for b in [g, *brands]}
         self.intents = [
             (re.compile(pattern), words_) for pattern, words_ in lexicon.get("intents", {}).items()
         ]
@@ -115,11 +134,30 @@ class Understander:
             if w not in stopwords() and w not in self.generic and stem(w) not in self.generic
         ]
 
-    def resolve(self, text: str, history: list[str]) -> str:
+    def topics_in(self, text: str) -> list[str]:
+        """Subject words (drugs by generic name, procedures...) in order, each once."""
+        found = (self.drugs.get(w, w) for w in words(text) if stem(w) in self.topics)
+        return list(dict.fromkeys(found))
+
+    def new_subjects(self, question: str, answer: str) -> tuple[str, ...]:
+        """Subjects an answer brought up that its question did not name; drugs only, when the
+        question was about a drug."""
+        asked = self.topics_in(question.lower())
+        said = [t for t in self.topics_in(answer.lower()) if t not in asked]
+        if any(t in self.drugs for t in asked):
+            said = [t for t in said if t in self.drugs]
+        return tuple(said)
+
+    def refers_to_last_answer(self, question: str, history: list[str]) -> bool:
+        """ "And if that one stops working too?" after "What if X stops working?"."""
+        return bool(history and NEW_REFERENT.search(question) and FAILURE.search(history[-1]))
+
+    def resolve(self, text: str, history: list[str], introduced: tuple[str, ...] = ()) -> str:
         """Attach the conversation's topic to a question that names no subject of its own.
 
         "What are its side effects?" after "What is sunitinib?" searches for sunitinib's side
         effects; "What about surgery?" names its subject and is searched as it is.
+        `introduced` are subjects the previous answer brought up that its question did not.
         """
         if not history:
             return text
@@ -128,6 +166,9 @@ class Understander:
             return text
         if own and not DEPENDENT.search(text) and len(own) > 2:
             return text  # a full question of its own ("how do I find a support group near me")
+        if introduced and NEW_REFERENT.search(text):
+            named, count = POINTER_PHRASE.subn(introduced[0], text, count=1)
+            return named if count else f"{text} ({introduced[0]})"
         for earlier in reversed(history[-HISTORY_TURNS:]):
             earlier = clean(str(earlier)[: HISTORY_CHARS * 2])[:HISTORY_CHARS]
             earlier = self.fix_typos(earlier.lower())
@@ -136,9 +177,11 @@ class Understander:
                 return f"{text} ({' '.join(dict.fromkeys(topic))})"
         return text
 
-    def understand(self, question: str, history: list[str] | None = None) -> Understood:
+    def understand(
+        self, question: str, history: list[str] | None = None, introduced: tuple[str, ...] = ()
+    ) -> Understood:
         text = self.fix_typos(clean(question).lower())
-        text = self.resolve(text, list(history or []))
+        text = self.resolve(text, list(history or []), introduced)
         key_terms, unknown = self.key_terms(text)
         context = tuple(
             frozenset({stem(w)})

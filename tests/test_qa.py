@@ -46,6 +46,15 @@ def test_follow_up_uses_the_conversation(qa):
     assert "sunitinib" not in alone.query
 
 
+def test_that_one_follows_the_chain_of_treatments(qa):
+    chained = qa.answer("And if that one stops working too?", ["What if imatinib stops working?"])
+    assert chained.query == "and if sunitinib stops working too?"
+    assert any("regorafenib" in c.text.lower() for c in chained.citations)
+    # Without a failure in the last question, "that one" is the last question's subject.
+    plain = qa.answer("and if that one stops working too?", ["What is sunitinib?"])
+    assert "sunitinib" in plain.query
+
+
 def test_every_answer_sentence_is_quoted_from_the_source(qa):
     source = source_text()
     checked = 0
