@@ -19,6 +19,7 @@ CANDIDATE_PASSAGES = 5
 LEXICAL_WEIGHT = 0.7
 CONTEXT_WEIGHT = 0.5
 RANK_BONUS = 0.08
+PASSAGE_WEIGHT = 0.5  # the whole passage's similarity: its headings say which situation it is
 # A sentence opening with one of these leans on the one before it, which must come along.
 NEEDS_ANTECEDENT = re.compile(
     r"^(this|it|its|these|they|those|that|such|both|still|so|but|however|because of this|"
@@ -130,7 +131,7 @@ def select(
         for sentence in table.by_chunk[passage.chunk.id]:
             lexical = table.overlap(groups, table.terms[sentence.id] | heading)
             score = float(dense[sentence.id]) + LEXICAL_WEIGHT * lexical
-            score += rank_bonus[passage.chunk.id]
+            score += rank_bonus[passage.chunk.id] + PASSAGE_WEIGHT * passage.dense
             if table.is_pointer[sentence.id]:
                 score -= 0.3
             if sentence.introduces_list is not None and not wants_list:
