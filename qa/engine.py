@@ -28,6 +28,7 @@ MAX_QUESTION_CHARS = 1000
 MIN_SIMILARITY = 0.30
 # With no topical word to check ("what are the options?"), ask for a clearly closer match.
 MIN_SIMILARITY_NO_TERMS = 0.45
+# When every topical word is in the quoted text, a rare word ("mitotic") may embed poorly.
 MIN_SIMILARITY_ALL_TERMS = 0.10
 RELATED_PASSAGES = 3
 LOOK_BACK = 3  # how many "...that one too?" steps a conversation may chain

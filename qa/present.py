@@ -16,8 +16,7 @@ def ui_texts() -> dict:
     sources = load_sources()
     raw = json.loads((CORPUS_DIR / "ui.json").read_text(encoding="utf-8"))
     fill = {"helpline": sources.helpline, "review_date": sources.review_date_text}
-    for key in ("disclaimer",):
-        raw[key] = raw[key].format(**fill)
+    raw["disclaimer"] = raw["disclaimer"].format(**fill)
     return raw
 
 
