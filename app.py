@@ -6,17 +6,20 @@ import argparse
 import html
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # Privacy: no usage analytics, set before Gradio is imported (and again on the Blocks below).
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import gradio as gr  # noqa: E402
-
 from indexer.store import DEFAULT_INDEX_DIR, ensure_index  # noqa: E402
 from qa.engine import MAX_QUESTION_CHARS, QA  # noqa: E402
 from qa.present import format_cards, format_chat, ui_texts  # noqa: E402
+
+if TYPE_CHECKING:
+    import gradio as gr
 
 CONCURRENCY = 4  # answers take ~15 ms of CPU; a few at once keeps one slow request from blocking
 QUEUE_SIZE = 64
@@ -26,6 +29,8 @@ CSS = (Path(__file__).resolve().parent / "qa" / "app.css").read_text(encoding="u
 
 def build_app(qa: QA) -> gr.Blocks:
     """The chat UI and the /ask API around one shared, read-only QA object."""
+    import gradio as gr
+
     texts = ui_texts()
 
     def respond(question: str, chat: list, asked: list):
@@ -104,7 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--index", type=Path, default=DEFAULT_INDEX_DIR)
     args = parser.parse_args(argv)
-    qa = QA(ensure_index(args.index))
+    # Loading the model and importing Gradio take seconds each: do them side by side.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        loading = pool.submit(lambda: QA(ensure_index(args.index)))
+        import gradio as gr
+
+        qa = loading.result()
     demo = build_app(qa)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     print(f"GIST Answers is ready at http://{args.host}:{args.port}", flush=True)
