@@ -108,6 +108,7 @@ def select(
     key_terms,
     question: str,
     context_terms=(),
+    subjects=(),
 ) -> Selection:
     """Score sentences of the best passages; keep a few strong, non-redundant ones."""
     index = table.index
@@ -129,7 +130,10 @@ def select(
     for passage in candidates:
         heading = table.heading_terms[passage.chunk.id]
         for sentence in table.by_chunk[passage.chunk.id]:
-            lexical = table.overlap(groups, table.terms[sentence.id] | heading)
+            here = table.terms[sentence.id] | heading
+            if subjects and not any(group & here for group in subjects):
+                continue  # another treatment: chemo's "hair loss" is no answer about imatinib
+            lexical = table.overlap(groups, here)
             score = float(dense[sentence.id]) + LEXICAL_WEIGHT * lexical
             score += rank_bonus[passage.chunk.id] + PASSAGE_WEIGHT * passage.dense
             if table.is_pointer[sentence.id]:
@@ -137,6 +141,8 @@ def select(
             if sentence.introduces_list is not None and not wants_list:
                 score -= 0.1  # "There are several types of X:" does not say what X is
             scored.append((score, sentence, passage))
+    if not scored:
+        return Selection((), 0.0, 0.0)
     scored.sort(key=lambda row: -row[0])
     best = scored[0][0]
     chosen: dict[int, Sentence] = {}

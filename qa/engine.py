@@ -117,7 +117,10 @@ class QA:
             understood.key_terms,
             understood.text,
             understood.context_terms,
+            self.understander.subject_groups(understood.key_terms),
         )
+        if not selection.groups:
+            return self._abstain(started, understood.text, category, "subject_not_found")
         covered = round(selection.coverage * len(understood.key_terms))
         floor = MIN_SIMILARITY if understood.key_terms else MIN_SIMILARITY_NO_TERMS
         if understood.key_terms and covered == len(understood.key_terms):

@@ -89,6 +89,7 @@ class Understander:
         self.topics = frozenset(stem(w) for w in lexicon.get("topics", []))
         # Brand names count as the generic drug: "that one" after Gleevec is not imatinib.
         self.drugs = {b: g for g, brands in lexicon["drugs"].items() for b in [g, *brands]}
+        self.subject_stems = frozenset(stem(w) for w in lexicon.get("subjects", []))
         self.intents = [
             (re.compile(pattern), words_) for pattern, words_ in lexicon.get("intents", {}).items()
         ]
@@ -147,6 +148,10 @@ class Understander:
         if any(t in self.drugs for t in asked):
             said = [t for t in said if t in self.drugs]
         return tuple(said)
+
+    def subject_groups(self, key_terms) -> tuple[frozenset[str], ...]:
+        """The key-term groups that name a treatment or drug: the answer must be about one."""
+        return tuple(g for g in key_terms if g & self.subject_stems)
 
     def refers_to_last_answer(self, question: str, history: list[str]) -> bool:
         """ "And if that one stops working too?" after "What if X stops working?"."""

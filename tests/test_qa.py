@@ -55,6 +55,13 @@ def test_that_one_follows_the_chain_of_treatments(qa):
     assert "sunitinib" in plain.query
 
 
+def test_an_answer_about_another_treatment_is_not_offered(qa):
+    # The chemotherapy page lists hair loss; imatinib's side effects do not include it.
+    record = qa.answer("is hair loss common with imatinib")
+    assert "chemo" not in record.answer.lower()
+    assert record.abstained or "imatinib" in " ".join(c.section for c in record.citations).lower()
+
+
 def test_every_answer_sentence_is_quoted_from_the_source(qa):
     source = source_text()
     checked = 0
