@@ -120,3 +120,15 @@ def test_phone_layout_and_no_outside_requests(browser, server):
     outside = {urlparse(u).hostname for u in requests} - {"127.0.0.1", "localhost", None}
     assert outside == set(), f"the page fetched from the internet: {outside}"
     context.close()
+
+
+def test_rapid_repeated_clicks_leave_the_app_serving(page):
+    box = page.locator("#gist-question textarea")
+    box.fill("What is ablation?")
+    button = page.get_by_role("button", name="Ask", exact=True)
+    for _ in range(8):
+        button.click(no_wait_after=True)
+    page.wait_for_timeout(1500)
+    ask(page, "What is embolization?")
+    assert "Embolization is a procedure" in last_bot_text(page)
+    assert page.locator("#gist-chat [data-testid='bot']").count() >= 2
