@@ -33,7 +33,9 @@ index: $(VENV)/.installed
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
 browser:
-	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "The browser tests need Debian's Chromium: sudo apt-get install -y chromium" >&2; exit 1; fi; }
 
 test: $(VENV)/.installed-dev browser
 	$(BIN)/ruff check .
