@@ -63,11 +63,15 @@ def main(argv: list[str] | None = None) -> int:
         "--build-index", action="store_true", help="build the index first if missing or stale"
     )
     parser.add_argument("--gate", action="store_true", help="apply the product's thresholds")
+    parser.add_argument(
+        "--strict", action="store_true", help="refuse the whole file if any line is bad"
+    )
     for flag in GATES:
         parser.add_argument(f"--{flag.replace('_', '-')}", type=float, default=None)
     args = parser.parse_args(argv)
     try:
-        questions = load_questions(args.questions)
+        # The shipped set must be clean (a test checks); another file's bad lines are skipped.
+        questions = load_questions(args.questions, strict=args.strict)
         if args.build_index:
             ensure_index(args.index)
         qa = QA.load(args.index)

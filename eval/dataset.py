@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from indexer.sources import load_sources
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
 PAGE_SLUGS = tuple(p["slug"] for p in load_sources().pages)
-FOLD_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+FOLD_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
 
 
 class QuestionFileError(ValueError):
@@ -32,7 +33,7 @@ class Question:
 
 
 def fold(text: str) -> str:
-    """Case, quotes and whitespace folded, so exact-phrase checks ignore only those."""
+    """Case, quotes, dashes and whitespace folded, so exact-phrase checks ignore only those."""
     return re.sub(r"\s+", " ", text.translate(FOLD_QUOTES)).strip().casefold()
 
 
@@ -53,7 +54,7 @@ def _parse(line: str, source: str) -> Question:
     unknown = [p for p in pages if p not in PAGE_SLUGS]
     if unknown:
         raise ValueError(f"unknown page slug(s) {unknown}; use one of {list(PAGE_SLUGS)}")
-    evidence = tuple(row.get("evidence", []))
+    evidence = tuple(clean_markup(e) for e in row.get("evidence", []))
     missing = [e for e in evidence if fold(e) not in source]
     if missing:
         raise ValueError(f"evidence not found in the source: {missing}")
@@ -77,8 +78,9 @@ def _parse(line: str, source: str) -> Question:
     )
 
 
-def load_questions(path: Path = DEFAULT_QUESTIONS) -> list[Question]:
-    """Every question of the file, or QuestionFileError naming each bad line."""
+def load_questions(path: Path = DEFAULT_QUESTIONS, strict: bool = True) -> list[Question]:
+    """Every question of the file, or QuestionFileError naming each bad line. Not strict: the
+    bad lines are reported on stderr and left out, so one typo does not void a whole run."""
     source = source_text()
     questions, problems, seen = [], [], set()
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
@@ -93,6 +95,8 @@ def load_questions(path: Path = DEFAULT_QUESTIONS) -> list[Question]:
             problems.append(f"line {number}: duplicate id {question.id!r}")
         seen.add(question.id)
         questions.append(question)
-    if problems:
+    if problems and strict:
         raise QuestionFileError(f"{path}:\n" + "\n".join(problems))
+    for problem in problems:
+        print(f"warning: {path}: {problem} (left out)", file=sys.stderr)
     return questions

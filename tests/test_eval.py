@@ -140,3 +140,26 @@ def test_gate_fails_below_threshold(built_index, tmp_path):
     args += ["--index", str(built_index), "--no-baselines", "--min-mrr", "1.01"]
     code = eval_main(args)
     assert code == 1
+
+
+def test_cli_skips_a_bad_line_of_another_file_unless_strict(built_index, tmp_path, capsys):
+    lines = DEFAULT_QUESTIONS.read_text().splitlines()[:3]
+    lines.append(
+        json.dumps(
+            {
+                "id": "bad",
+                "question": "q",
+                "answerable": True,
+                "pages": ["surgery"],
+                "evidence": ["a phrase the source never says"],
+            }  # fmt: skip
+        )
+    )
+    questions = tmp_path / "mixed.jsonl"
+    questions.write_text("\n".join(lines) + "\n")
+    args = ["--questions", str(questions), "--index", str(built_index), "--no-baselines"]
+    assert eval_main([*args, "--report", str(tmp_path / "r")]) == 0
+    assert "line 4: evidence not found" in capsys.readouterr().err
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["questions"] == 3
+    assert eval_main([*args, "--report", str(tmp_path / "s"), "--strict"]) == 2
