@@ -40,7 +40,7 @@ browser:
 test: $(VENV)/.installed-dev browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
-	$(BIN)/python -m eval --gate --build-index --index $(INDEX)
+	$(BIN)/python -m eval --gate --index $(INDEX)
 
 eval: $(VENV)/.installed
 	$(BIN)/python -m eval

@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, default=DEFAULT_INDEX_DIR)
     parser.add_argument("--no-baselines", action="store_true", help="skip the two baselines")
     parser.add_argument(
-        "--build-index", action="store_true", help="build the index first if missing or stale"
+        "--no-build-index",
+        action="store_true",
+        help="refuse a missing or stale index instead of building it first",
     )
     parser.add_argument("--gate", action="store_true", help="apply the product's thresholds")
     parser.add_argument(
@@ -72,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # The shipped set must be clean (a test checks); another file's bad lines are skipped.
         questions = load_questions(args.questions, strict=args.strict)
-        if args.build_index:
-            ensure_index(args.index)
+        if not args.no_build_index:
+            ensure_index(args.index)  # from a fresh clone the harness just runs
         qa = QA.load(args.index)
     except (QuestionFileError, GistIndexError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -163,3 +163,14 @@ def test_cli_skips_a_bad_line_of_another_file_unless_strict(built_index, tmp_pat
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert report["questions"] == 3
     assert eval_main([*args, "--report", str(tmp_path / "s"), "--strict"]) == 2
+
+
+def test_cli_builds_a_missing_index_unless_told_not_to(tmp_path, capsys):
+    small = tmp_path / "small.jsonl"
+    small.write_text("\n".join(DEFAULT_QUESTIONS.read_text().splitlines()[:2]) + "\n")
+    args = ["--questions", str(small), "--report", str(tmp_path / "r"), "--no-baselines"]
+    missing = tmp_path / "fresh-clone-index"
+    assert eval_main([*args, "--index", str(missing), "--no-build-index"]) == 2
+    assert "python -m indexer --index" in capsys.readouterr().err
+    assert eval_main([*args, "--index", str(missing)]) == 0
+    assert (missing / "manifest.json").exists()
