@@ -117,16 +117,27 @@ def main(argv: list[str] | None = None) -> int:
         qa = loading.result()
     demo = build_app(qa)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    try:
+        demo.launch(
+            server_name=args.host,
+            server_port=args.port,
+            share=False,
+            show_error=False,
+            footer_links=["api"],
+            css=CSS,
+            theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
+            prevent_thread_lock=True,
+        )
+    except OSError as error:
+        print(
+            f"error: cannot serve on {args.host}:{args.port} ({error}). "
+            f"Is GIST Answers already running? Use another port: python app.py --port "
+            f"{args.port + 1}  (or: make run PORT={args.port + 1})",
+            file=sys.stderr,
+        )
+        return 2
     print(f"GIST Answers is ready at http://{args.host}:{args.port}", flush=True)
-    demo.launch(
-        server_name=args.host,
-        server_port=args.port,
-        share=False,
-        show_error=False,
-        footer_links=["api"],
-        css=CSS,
-        theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
-    )
+    demo.block_thread()
     return 0
 
 
