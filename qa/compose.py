@@ -41,7 +41,7 @@ class Selection:
 
     groups: tuple[tuple[Passage, tuple[Sentence, ...]], ...]
     top_similarity: float
-    coverage: float
+    covered: int  # how many of the question's key-term groups the quoted text covers
 
 
 class SentenceTable:
@@ -50,11 +50,13 @@ class SentenceTable:
     def __init__(self, index: Index):
         self.index = index
         self.by_chunk: dict[int, list[Sentence]] = {}
+        self.by_list: dict[int, list[Sentence]] = {}
         for sentence in index.sentences:
             self.by_chunk.setdefault(sentence.chunk_id, []).append(sentence)
+            if sentence.list_id is not None:
+                self.by_list.setdefault(sentence.list_id, []).append(sentence)
         self.terms = [frozenset(terms(s.text)) for s in index.sentences]
         self.heading_terms = {c.id: frozenset(terms(c.context)) for c in index.chunks}
-        self.chunk_terms = {c.id: frozenset(terms(c.text)) for c in index.chunks}
         self.is_pointer = np.array([bool(POINTER.search(s.text)) for s in index.sentences])
         self.chunk_of = np.array([s.chunk_id for s in index.sentences])
         # Inverse sentence frequency: a rare shared word says more than a common one.
@@ -91,14 +93,12 @@ class SentenceTable:
         )
 
     def list_items(self, list_id: int) -> list[Sentence]:
-        return [s for s in self.index.sentences if s.list_id == list_id]
+        return self.by_list.get(list_id, [])
 
 
-def coverage(groups, covered_terms: frozenset[str]) -> float:
-    """Share of the question's key-term groups that the given stems cover."""
-    if not groups:
-        return 1.0
-    return sum(1 for g in groups if g & covered_terms) / len(groups)
+def covered_groups(groups, covered_terms: frozenset[str]) -> int:
+    """How many of the question's key-term groups the given stems cover."""
+    return sum(1 for g in groups if g & covered_terms)
 
 
 def select(
@@ -142,7 +142,7 @@ def select(
                 score -= 0.1  # "There are several types of X:" does not say what X is
             scored.append((score, sentence, passage))
     if not scored:
-        return Selection((), 0.0, 0.0)
+        return Selection((), 0.0, 0)
     scored.sort(key=lambda row: -row[0])
     best = scored[0][0]
     chosen: dict[int, Sentence] = {}
@@ -193,7 +193,7 @@ def select(
         *(table.terms[s.id] | table.heading_terms[p.chunk.id] for p, ss in ordered for s in ss)
     )
     top_similarity = max(float(dense[s.id]) for _, ss in ordered for s in ss)
-    return Selection(ordered, top_similarity, coverage(key_terms, support))
+    return Selection(ordered, top_similarity, covered_groups(key_terms, support))
 
 
 def render(selection: Selection) -> str:

@@ -121,7 +121,7 @@ class QA:
         )
         if not selection.groups:
             return self._abstain(started, understood.text, category, "subject_not_found")
-        covered = round(selection.coverage * len(understood.key_terms))
+        covered = selection.covered
         floor = MIN_SIMILARITY if understood.key_terms else MIN_SIMILARITY_NO_TERMS
         if understood.key_terms and covered == len(understood.key_terms):
             # Every topical word is in the quoted text: rare words ("mitotic") embed poorly.
@@ -145,22 +145,20 @@ class QA:
     def _abstain(self, started, query, category, reason) -> Answer:
         notice = self.texts.notice("not_covered")
         if category == PERSONAL_ADVICE:
-            notice = f"{self.texts.notice('personal_advice').split('. Here is')[0]}. {notice}"
+            notice = f"{self.texts.notice('no_personal_advice')} {notice}"
         return self._record(started, query, NOT_COVERED, notice, reason=reason)
 
     def _citations(self, selection, passages) -> list[Citation]:
         """Quoted passages first, in answer order; then related passages from other sections."""
         citations = [
-            self._citation(len(citations_so_far) + 1, passage, True)
-            for citations_so_far, (passage, _) in (
-                (selection.groups[:i], group) for i, group in enumerate(selection.groups)
-            )
+            self._citation(n, passage, True)
+            for n, (passage, _) in enumerate(selection.groups, start=1)
         ]
-        seen = {c.section for c in citations} | {p.chunk.id for p, _ in selection.groups}
+        seen = {c.section for c in citations}
         for passage in passages:
             if len(citations) >= RELATED_PASSAGES:
                 break
-            if passage.chunk.section not in seen and passage.chunk.id not in seen:
+            if passage.chunk.section not in seen:
                 citations.append(self._citation(len(citations) + 1, passage, False))
                 seen.add(passage.chunk.section)
         return citations
