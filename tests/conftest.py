@@ -70,4 +70,4 @@ def server(qa):
 def client(server):
     from gradio_client import Client
 
-    return Client(server, verbose=False)
+    return Client(server, verbose=False, analytics_enabled=False)  # no telemetry from tests

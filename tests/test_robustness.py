@@ -150,7 +150,9 @@ def test_app_writes_nothing_and_connects_nowhere(built_index, tmp_path):
     )
     try:
         secret = "Private question about my imatinib and my liver 4711"
-        record = Client(url, verbose=False).predict(secret, api_name="/ask")
+        record = Client(url, verbose=False, analytics_enabled=False).predict(
+            secret, api_name="/ask"
+        )
         assert record["answer"] or record["notice"]
     finally:
         process.terminate()
