@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 HEADING_SEPARATOR = " › "
+# A sentence opening with one of these leans on the one before it: an answer quotes both, and
+# the index embeds the pair as well as the sentence alone.
+NEEDS_ANTECEDENT = re.compile(
+    r"^(this|it|its|these|they|those|that|such|both|still|so|but|however|because of this|"
+    r"for this reason|if this|often this|another|along with|the stomach upset)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)

@@ -19,16 +19,17 @@ import numpy as np
 from indexer.embed import default_model, embed, load_model
 from indexer.errors import IndexCorrupt, IndexMissing, IndexStale, reason, rebuild_command
 from indexer.lexical import LexicalIndex
-from indexer.records import Chunk, Sentence
+from indexer.records import NEEDS_ANTECEDENT, Chunk, Sentence
 from indexer.sources import CORPUS_DIR, Sources, corpus_hash, load_sources
 
 DEFAULT_INDEX_DIR = Path("index")
-FORMAT_VERSION = 3  # bump when parsing, chunking, tokenising or embedding text changes
+FORMAT_VERSION = 4  # bump when parsing, chunking, tokenising or embedding text changes
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 SENTENCES = "sentences.jsonl"
 CHUNK_VECTORS = "vectors.faiss"
 SENTENCE_VECTORS = "sentence_vectors.npy"
+WINDOW_VECTORS = "sentence_window_vectors.npy"
 BM25_DIR = "bm25"
 LIBRARIES = ("sentence-transformers", "faiss-cpu", "bm25s", "langchain-text-splitters", "torch")
 
@@ -43,6 +44,7 @@ class Index:
     sentences: tuple[Sentence, ...]
     chunk_index: object  # faiss.IndexFlatIP over chunk vectors
     sentence_vectors: np.ndarray
+    window_vectors: np.ndarray  # the same sentences with what they lean on (sentence_window)
     lexical: LexicalIndex
 
     @property
@@ -58,6 +60,20 @@ def chunk_context(chunk: Chunk) -> str:
 def sentence_context(chunk: Chunk, sentence: Sentence) -> str:
     """A sentence is embedded under its section's headings, so "This drug..." knows which drug."""
     return f"{chunk.context}: {sentence.text}"
+
+
+def sentence_window(chunk: Chunk, sentence: Sentence, neighbours: list[Sentence]) -> str:
+    """The sentence with what it leans on: a bullet under its list's lead-in, a "This/It..."
+    sentence after the one before it. Alone, "It is continued as long as the tumor doesn't
+    grow" does not say it is about imatinib; the pair does."""
+    before = None
+    if sentence.list_id is not None:
+        before = next((s for s in neighbours if s.introduces_list == sentence.list_id), None)
+    elif sentence.position > 0 and NEEDS_ANTECEDENT.search(sentence.text):
+        before = neighbours[sentence.position - 1]
+    if before is None:
+        return sentence_context(chunk, sentence)
+    return f"{chunk.context}: {before.text} {sentence.text}"
 
 
 def _versions() -> dict:
@@ -118,11 +134,15 @@ def build_index(
     sentences = chunk_sentences(chunks)
     model = load_model(model_name)
     by_id = {c.id: c for c in chunks}
-    texts = [chunk_context(c) for c in chunks] + [
-        sentence_context(by_id[s.chunk_id], s) for s in sentences
-    ]
+    of_chunk: dict[int, list[Sentence]] = {}
+    for sentence in sentences:
+        of_chunk.setdefault(sentence.chunk_id, []).append(sentence)
+    texts = [chunk_context(c) for c in chunks]
+    texts += [sentence_context(by_id[s.chunk_id], s) for s in sentences]
+    texts += [sentence_window(by_id[s.chunk_id], s, of_chunk[s.chunk_id]) for s in sentences]
     vectors = embed(model, texts, progress=progress)
-    chunk_vectors, sentence_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
+    chunk_vectors = vectors[: len(chunks)]
+    sentence_vectors, window_vectors = np.split(vectors[len(chunks) :], 2)
     # Exact inner-product search over L2-normalised vectors is cosine similarity; with a few
     # dozen chunks a flat index is exact and still far faster than embedding the question.
     chunk_index = faiss.IndexFlatIP(chunk_vectors.shape[1])
@@ -136,6 +156,7 @@ def build_index(
         _write_jsonl(tmp / SENTENCES, sentences)
         faiss.write_index(chunk_index, str(tmp / CHUNK_VECTORS))
         np.save(tmp / SENTENCE_VECTORS, sentence_vectors)
+        np.save(tmp / WINDOW_VECTORS, window_vectors)
         LexicalIndex.build([c.text for c in chunks]).save(tmp / BM25_DIR)
         manifest = {
             "format": FORMAT_VERSION,
@@ -154,7 +175,14 @@ def build_index(
             "libraries": _versions(),
             "files": {
                 name: _file_digest(tmp / name)
-                for name in (CHUNKS, SENTENCES, CHUNK_VECTORS, SENTENCE_VECTORS, BM25_DIR)
+                for name in (
+                    CHUNKS,
+                    SENTENCES,
+                    CHUNK_VECTORS,
+                    SENTENCE_VECTORS,
+                    WINDOW_VECTORS,
+                    BM25_DIR,
+                )
             },
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -228,12 +256,24 @@ def _load_files(index_dir: Path, manifest: dict, fix: str) -> Index:
         )
         chunk_index = faiss.read_index(str(index_dir / CHUNK_VECTORS))
         sentence_vectors = np.load(index_dir / SENTENCE_VECTORS)
+        window_vectors = np.load(index_dir / WINDOW_VECTORS)
         lexical = LexicalIndex.load(index_dir / BM25_DIR)
     except Exception as error:  # any parse failure means the same thing to the user
         raise IndexCorrupt(f"{index_dir}/ cannot be read ({error}). Rebuild with: {fix}") from error
-    if chunk_index.ntotal != len(chunks) or len(sentence_vectors) != len(sentences):
+    if chunk_index.ntotal != len(chunks) or not (
+        len(sentences) == len(sentence_vectors) == len(window_vectors)
+    ):
         raise IndexCorrupt(f"{index_dir}/ has mismatched parts. Rebuild with: {fix}")
-    return Index(index_dir, manifest, chunks, sentences, chunk_index, sentence_vectors, lexical)
+    return Index(
+        index_dir,
+        manifest,
+        chunks,
+        sentences,
+        chunk_index,
+        sentence_vectors,
+        window_vectors,
+        lexical,
+    )
 
 
 def ensure_index(index_dir: Path = DEFAULT_INDEX_DIR, model_name: str | None = None) -> Index:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.lexical import terms
-from indexer.records import Sentence
+from indexer.records import NEEDS_ANTECEDENT, Sentence
 from indexer.store import Index
 from qa.retrieve import Passage
 
@@ -20,12 +20,6 @@ LEXICAL_WEIGHT = 0.7
 CONTEXT_WEIGHT = 0.5
 RANK_BONUS = 0.08
 PASSAGE_WEIGHT = 0.5  # the whole passage's similarity: its headings say which situation it is
-# A sentence opening with one of these leans on the one before it, which must come along.
-NEEDS_ANTECEDENT = re.compile(
-    r"^(this|it|its|these|they|those|that|such|both|still|so|but|however|because of this|"
-    r"for this reason|if this|often this|another|along with|the stomach upset)\b",
-    re.IGNORECASE,
-)
 # "See X" sentences only point elsewhere on cancer.org; they answer nothing here.
 POINTER = re.compile(r"\b(see|found in)\b [A-Z][^.]*\.$|^To learn more|^For more information")
 ASKS_FOR_LIST = re.compile(
@@ -112,7 +106,9 @@ def select(
 ) -> Selection:
     """Score sentences of the best passages; keep a few strong, non-redundant ones."""
     index = table.index
-    dense = index.sentence_vectors @ query_vector
+    # Each sentence is embedded alone and with what it leans on ("It targets KIT..." after
+    # "This drug..."); it is as close to the question as the closer of the two.
+    dense = np.maximum(index.sentence_vectors @ query_vector, index.window_vectors @ query_vector)
     # The best passages by fused rank, plus those holding the sentences closest to the question:
     # one exact sentence can sit in a passage that the passage-level scores rank low.
     by_sentence = {int(table.chunk_of[i]) for i in np.argsort(-dense)[:CANDIDATE_PASSAGES]}
@@ -170,6 +166,9 @@ def select(
         lead_in = table.lead_in(sentence)
         if lead_in is not None and lead_in.id not in chosen:
             extra.insert(0, lead_in)  # a bullet is read under the sentence that introduces it
+        if sentence.list_id is not None and wants_list:
+            # Asked for a list, a bullet brings all of it: "side effects" wants every one.
+            extra += [s for s in table.list_items(sentence.list_id) if s.id != sentence.id]
         if sentence.introduces_list is not None:
             if not (wants_list or not chosen):
                 continue  # a lead-in without its list says nothing

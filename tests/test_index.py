@@ -9,6 +9,7 @@ import pytest
 from indexer import store
 from indexer.embed import embed, load_model
 from indexer.errors import IndexCorrupt, IndexMissing, IndexStale
+from indexer.records import NEEDS_ANTECEDENT
 from indexer.sources import CORPUS_DIR
 from indexer.store import build_index, load_index
 
@@ -37,6 +38,20 @@ def test_save_load_gives_the_same_search_results(built_index, index_copy):
         assert _search(first, question) == _search(second, question)
     assert first.chunks == second.chunks
     assert np.array_equal(first.sentence_vectors, second.sentence_vectors)
+    assert np.array_equal(first.window_vectors, second.window_vectors)
+
+
+def test_sentences_that_lean_on_another_are_also_embedded_with_it(built_index):
+    index = load_index(built_index)
+    same = np.isclose((index.sentence_vectors * index.window_vectors).sum(axis=1), 1.0, atol=1e-5)
+    for sentence, unchanged in zip(index.sentences, same, strict=True):
+        leans = sentence.list_id is not None or (
+            sentence.position > 0 and NEEDS_ANTECEDENT.search(sentence.text)
+        )
+        if not leans:
+            assert unchanged, sentence.text  # a sentence that stands alone has one view
+    it_targets = next(s for s in index.sentences if s.text.startswith("It targets both the KIT"))
+    assert not same[it_targets.id]
 
 
 def test_missing_index_names_the_build_command(tmp_path):

@@ -37,6 +37,16 @@ def test_brand_generic_and_lay_words_find_the_right_section(qa, question, sectio
     assert "[1]" in record.answer
 
 
+def test_a_sentence_is_found_through_the_one_it_leans_on(qa):
+    # "...so traditional chemo is rarely used today" follows "But GISTs rarely shrank...": the
+    # pair, not the lone sentence, answers the question best.
+    record = qa.answer("is chemo used for GIST?")
+    assert "traditional chemo is rarely used today" in record.citations[0].text
+    side_effects = qa.answer("radiation side effects")
+    for bullet in ("Skin changes", "Fatigue", "Nausea and vomiting", "Diarrhea"):
+        assert bullet in side_effects.answer  # asked for a list: all of it, not one bullet
+
+
 def test_follow_up_uses_the_conversation(qa):
     record = qa.answer("What are its side effects?", ["What is sunitinib used for?"])
     assert "sunitinib" in record.query
