@@ -19,6 +19,7 @@ CANDIDATE_PASSAGES = 5
 LEXICAL_WEIGHT = 0.7
 CONTEXT_WEIGHT = 0.5
 RANK_BONUS = 0.08
+NEXT_DRUG_BONUS = 0.2  # for "what if X stops working?": the sentence is about the next drug
 PASSAGE_WEIGHT = 0.5  # the whole passage's similarity: its headings say which situation it is
 # "See X" sentences only point elsewhere on cancer.org; they answer nothing here.
 POINTER = re.compile(r"\b(see|found in)\b [A-Z][^.]*\.$|^To learn more|^For more information")
@@ -51,6 +52,8 @@ class SentenceTable:
                 self.by_list.setdefault(sentence.list_id, []).append(sentence)
         self.terms = [frozenset(terms(s.text)) for s in index.sentences]
         self.heading_terms = {c.id: frozenset(terms(c.context)) for c in index.chunks}
+        # What a sentence covers: its own words and its section's headings.
+        self.covers = [self.terms[s.id] | self.heading_terms[s.chunk_id] for s in index.sentences]
         self.is_pointer = np.array([bool(POINTER.search(s.text)) for s in index.sentences])
         self.chunk_of = np.array([s.chunk_id for s in index.sentences])
         # Inverse sentence frequency: a rare shared word says more than a common one.
@@ -103,6 +106,7 @@ def select(
     question: str,
     context_terms=(),
     subjects=(),
+    next_drugs=frozenset(),
 ) -> Selection:
     """Score sentences of the best passages; keep a few strong, non-redundant ones."""
     index = table.index
@@ -111,7 +115,12 @@ def select(
     dense = np.maximum(index.sentence_vectors @ query_vector, index.window_vectors @ query_vector)
     # The best passages by fused rank, plus those holding the sentences closest to the question:
     # one exact sentence can sit in a passage that the passage-level scores rank low.
-    by_sentence = {int(table.chunk_of[i]) for i in np.argsort(-dense)[:CANDIDATE_PASSAGES]}
+    boost = np.zeros_like(dense)
+    if next_drugs:
+        boost[[i for i, covers in enumerate(table.covers) if covers & next_drugs]] = NEXT_DRUG_BONUS
+    by_sentence = {
+        int(table.chunk_of[i]) for i in np.argsort(-(dense + boost))[:CANDIDATE_PASSAGES]
+    }
     candidates = [
         p
         for rank, p in enumerate(passages)
@@ -120,18 +129,22 @@ def select(
     rank_bonus = {p.chunk.id: RANK_BONUS / (1 + rank) for rank, p in enumerate(candidates)}
     wants_list = bool(ASKS_FOR_LIST.search(question))
     # Everyday words ("gist", "treatment") count for less than the question's topical words.
-    groups = [(g, table.weight(g)) for g in key_terms]
+    # A drug the question says has failed is the situation, not what the answer is about.
+    groups = [
+        (g, table.weight(g) * (CONTEXT_WEIGHT if next_drugs and subjects and g in subjects else 1))
+        for g in key_terms
+    ]
     groups += [(g, CONTEXT_WEIGHT * table.weight(g)) for g in context_terms]
     scored = []
     for passage in candidates:
-        heading = table.heading_terms[passage.chunk.id]
         for sentence in table.by_chunk[passage.chunk.id]:
-            here = table.terms[sentence.id] | heading
+            here = table.covers[sentence.id]
             if subjects and not any(group & here for group in subjects):
                 continue  # another treatment: chemo's "hair loss" is no answer about imatinib
             lexical = table.overlap(groups, here)
             score = float(dense[sentence.id]) + LEXICAL_WEIGHT * lexical
             score += rank_bonus[passage.chunk.id] + PASSAGE_WEIGHT * passage.dense
+            score += boost[sentence.id]
             if table.is_pointer[sentence.id]:
                 score -= 0.3
             if sentence.introduces_list is not None and not wants_list:
@@ -188,9 +201,7 @@ def select(
         (passage, tuple(sorted(sentences, key=lambda s: s.position)))
         for passage, sentences in groups.values()
     )
-    support = frozenset().union(
-        *(table.terms[s.id] | table.heading_terms[p.chunk.id] for p, ss in ordered for s in ss)
-    )
+    support = frozenset().union(*(table.covers[s.id] for _, ss in ordered for s in ss))
     top_similarity = max(float(dense[s.id]) for _, ss in ordered for s in ss)
     return Selection(ordered, top_similarity, covered_groups(key_terms, support))
 

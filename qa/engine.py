@@ -117,7 +117,9 @@ class QA:
             understood.key_terms,
             understood.text,
             understood.context_terms,
-            self.understander.subject_groups(understood.key_terms),
+            self.understander.subject_groups(understood.key_terms)
+            + ((understood.next_drugs,) if understood.next_drugs else ()),
+            understood.next_drugs,
         )
         if not selection.groups:
             return self._abstain(started, understood.text, category, "subject_not_found")

@@ -59,6 +59,9 @@ class Understood:
     key_terms: tuple[frozenset[str], ...]  # per topical word or phrase, the stems that cover it
     unknown_terms: tuple[str, ...]  # topical words the source and the lexicon never use
     context_terms: tuple[frozenset[str], ...] = ()  # everyday words the source also uses
+    # After "what if imatinib and sunitinib stop working?", the stems of the next step's drugs:
+    # the answer is about regorafenib, not another sentence about the first two.
+    next_drugs: frozenset[str] = frozenset()
 
 
 class Understander:
@@ -90,6 +93,7 @@ class Understander:
         # Brand names count as the generic drug: "that one" after Gleevec is not imatinib.
         self.drugs = {b: g for g, brands in lexicon["drugs"].items() for b in [g, *brands]}
         self.subject_stems = frozenset(stem(w) for w in lexicon.get("subjects", []))
+        self.sequence = [tuple(step) for step in lexicon.get("drug_sequence", [])]
         self.intents = [
             (re.compile(pattern), words_) for pattern, words_ in lexicon.get("intents", {}).items()
         ]
@@ -195,7 +199,23 @@ class Understander:
             and (w in self.generic or stem(w) in self.generic)
             and stem(w) in self.vocabulary
         )
-        return Understood(text, self.expand(text), key_terms, unknown, context)
+        next_drugs = self.next_drugs(text, list(history or []))
+        return Understood(text, self.expand(text), key_terms, unknown, context, next_drugs)
+
+    def next_drugs(self, text: str, history: list[str]) -> frozenset[str]:
+        """For a question about a drug that stopped working, the stems (generic and brand) of
+        the source's next step; with "...too", the last question's drugs failed as well."""
+        if not FAILURE.search(text):
+            return frozenset()
+        failed = {self.drugs[w] for w in words(text) if w in self.drugs}
+        if history and NEW_REFERENT.search(text):
+            last = clean(str(history[-1])[:HISTORY_CHARS]).lower()
+            failed |= {self.drugs[w] for w in words(last) if w in self.drugs}
+        steps = [n for n, step in enumerate(self.sequence) if failed & set(step)]
+        if not steps or max(steps) + 1 >= len(self.sequence):
+            return frozenset()
+        following = self.sequence[max(steps) + 1]
+        return frozenset(stem(w) for w, generic in self.drugs.items() if generic in following)
 
     def key_terms(self, text: str) -> tuple[tuple[frozenset[str], ...], tuple[str, ...]]:
         """Groups of stems the answer must cover (a lexicon phrase is covered by any of its
