@@ -25,6 +25,10 @@ from indexer.embed import embed
 from indexer.store import DEFAULT_INDEX_DIR, ensure_index
 from qa.engine import QA
 
+# gradio_client pings Hugging Face when a Client starts unless both of these say no.
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REPORT = Path(__file__).resolve().parent / "bench"
 USERS = 32
