@@ -94,3 +94,18 @@ class Sentence:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def lead_in(sentence: Sentence, neighbours: list[Sentence]) -> Sentence | None:
+    """The sentence ending in ':' that introduces this bullet's list; `neighbours` are the
+    sentences of its chunk, in order."""
+    if sentence.list_id is None:
+        return None
+    return next((s for s in neighbours if s.introduces_list == sentence.list_id), None)
+
+
+def antecedent(sentence: Sentence, neighbours: list[Sentence]) -> Sentence | None:
+    """The sentence before one that opens with "This/It/But...", in the same chunk."""
+    if sentence.position > 0 and NEEDS_ANTECEDENT.search(sentence.text):
+        return neighbours[sentence.position - 1]
+    return None

@@ -19,7 +19,7 @@ import numpy as np
 from indexer.embed import default_model, embed, load_model
 from indexer.errors import IndexCorrupt, IndexMissing, IndexStale, reason, rebuild_command
 from indexer.lexical import LexicalIndex
-from indexer.records import NEEDS_ANTECEDENT, Chunk, Sentence
+from indexer.records import Chunk, Sentence, antecedent, lead_in
 from indexer.sources import CORPUS_DIR, Sources, corpus_hash, load_sources
 
 DEFAULT_INDEX_DIR = Path("index")
@@ -66,11 +66,10 @@ def sentence_window(chunk: Chunk, sentence: Sentence, neighbours: list[Sentence]
     """The sentence with what it leans on: a bullet under its list's lead-in, a "This/It..."
     sentence after the one before it. Alone, "It is continued as long as the tumor doesn't
     grow" does not say it is about imatinib; the pair does."""
-    before = None
     if sentence.list_id is not None:
-        before = next((s for s in neighbours if s.introduces_list == sentence.list_id), None)
-    elif sentence.position > 0 and NEEDS_ANTECEDENT.search(sentence.text):
-        before = neighbours[sentence.position - 1]
+        before = lead_in(sentence, neighbours)
+    else:
+        before = antecedent(sentence, neighbours)
     if before is None:
         return sentence_context(chunk, sentence)
     return f"{chunk.context}: {before.text} {sentence.text}"

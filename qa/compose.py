@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.lexical import terms
-from indexer.records import NEEDS_ANTECEDENT, Sentence
+from indexer.records import Sentence, antecedent, lead_in
 from indexer.store import Index
 from qa.retrieve import Passage
 
@@ -80,15 +80,6 @@ class SentenceTable:
                 found += min(weight, self.weight(matched) * weight / max(self.weight(group), 1e-9))
         return found / total
 
-    def lead_in(self, sentence: Sentence) -> Sentence | None:
-        """The sentence ending in ':' that introduces this bullet's list, in the same chunk."""
-        if sentence.list_id is None:
-            return None
-        return next(
-            (s for s in self.by_chunk[sentence.chunk_id] if s.introduces_list == sentence.list_id),
-            None,
-        )
-
     def list_items(self, list_id: int) -> list[Sentence]:
         return self.by_list.get(list_id, [])
 
@@ -131,7 +122,7 @@ def select(
     # Everyday words ("gist", "treatment") count for less than the question's topical words.
     # A drug the question says has failed is the situation, not what the answer is about.
     groups = [
-        (g, table.weight(g) * (CONTEXT_WEIGHT if next_drugs and subjects and g in subjects else 1))
+        (g, table.weight(g) * (CONTEXT_WEIGHT if next_drugs and g in subjects else 1))
         for g in key_terms
     ]
     groups += [(g, CONTEXT_WEIGHT * table.weight(g)) for g in context_terms]
@@ -172,13 +163,13 @@ def select(
         ):
             continue
         extra = [sentence]
-        if NEEDS_ANTECEDENT.search(sentence.text) and sentence.position > 0:
-            before = table.by_chunk[sentence.chunk_id][sentence.position - 1]
-            if before.list_id is None and before.id not in chosen:
-                extra.insert(0, before)
-        lead_in = table.lead_in(sentence)
-        if lead_in is not None and lead_in.id not in chosen:
-            extra.insert(0, lead_in)  # a bullet is read under the sentence that introduces it
+        neighbours = table.by_chunk[sentence.chunk_id]
+        before = antecedent(sentence, neighbours)
+        if before is not None and before.list_id is None and before.id not in chosen:
+            extra.insert(0, before)
+        introduction = lead_in(sentence, neighbours)
+        if introduction is not None and introduction.id not in chosen:
+            extra.insert(0, introduction)  # a bullet is read under the sentence introducing it
         if sentence.list_id is not None and wants_list:
             # Asked for a list, a bullet brings all of it: "side effects" wants every one.
             extra += [s for s in table.list_items(sentence.list_id) if s.id != sentence.id]
