@@ -161,6 +161,14 @@ class Understander:
         """ "And if that one stops working too?" after "What if X stops working?"."""
         return bool(history and NEW_REFERENT.search(question) and FAILURE.search(history[-1]))
 
+    def earlier_question(self, earlier) -> str:
+        """An earlier question of the conversation, bounded, cleaned and spelled as a new one."""
+        return self.fix_typos(clean(str(earlier)[: HISTORY_CHARS * 2])[:HISTORY_CHARS].lower())
+
+    def drugs_named(self, text: str) -> set[str]:
+        """The drugs a (lower-case) text names, by generic name."""
+        return {self.drugs[w] for w in words(text) if w in self.drugs}
+
     def resolve(self, text: str, history: list[str], introduced: tuple[str, ...] = ()) -> str:
         """Attach the conversation's topic to a question that names no subject of its own.
 
@@ -179,8 +187,7 @@ class Understander:
             named, count = POINTER_PHRASE.subn(introduced[0], text, count=1)
             return named if count else f"{text} ({introduced[0]})"
         for earlier in reversed(history[-HISTORY_TURNS:]):
-            earlier = clean(str(earlier)[: HISTORY_CHARS * 2])[:HISTORY_CHARS]
-            earlier = self.fix_typos(earlier.lower())
+            earlier = self.earlier_question(earlier)
             topic = [w for w in self.topical_words(earlier) if stem(w) in self.topics]
             if topic:
                 return f"{text} ({' '.join(dict.fromkeys(topic))})"
@@ -207,10 +214,9 @@ class Understander:
         the source's next step; with "...too", the last question's drugs failed as well."""
         if not FAILURE.search(text):
             return frozenset()
-        failed = {self.drugs[w] for w in words(text) if w in self.drugs}
+        failed = self.drugs_named(text)
         if history and NEW_REFERENT.search(text):
-            last = clean(str(history[-1])[:HISTORY_CHARS]).lower()
-            failed |= {self.drugs[w] for w in words(last) if w in self.drugs}
+            failed |= self.drugs_named(self.earlier_question(history[-1]))
         steps = [n for n, step in enumerate(self.sequence) if failed & set(step)]
         if not steps or max(steps) + 1 >= len(self.sequence):
             return frozenset()
