@@ -107,9 +107,9 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _closed_loop(user, label: str, app_pid: int) -> dict:
+def _closed_loop(user, app_pid: int) -> dict:
     """USERS threads, each asking QUESTIONS_PER_USER questions one after another."""
-    user(0)  # warm up this client kind once
+    user(0)  # warm up: connections, the app's first requests
     app_cpu, own_cpu = _cpu_seconds(app_pid), time.process_time()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=USERS) as pool:
@@ -118,14 +118,14 @@ def _closed_loop(user, label: str, app_pid: int) -> dict:
     app_cpu, own_cpu = _cpu_seconds(app_pid) - app_cpu, time.process_time() - own_cpu
     ok = [t * 1000 for good, t in results if good]
     return {
-        f"{label}_requests": len(results),
-        f"{label}_errors": sum(1 for good, _ in results if not good),
-        f"{label}_p50_ms": percentile(ok, 50),
-        f"{label}_p95_ms": percentile(ok, 95),
-        f"{label}_requests_per_s": len(results) / wall,
+        "http_requests": len(results),
+        "http_errors": sum(1 for good, _ in results if not good),
+        "http_p50_ms": percentile(ok, 50),
+        "http_p95_ms": percentile(ok, 95),
+        "http_requests_per_s": len(results) / wall,
         # Load generator and app share the machine's cores: where the CPU went.
-        f"{label}_app_cpu_ms_per_request": app_cpu * 1000 / len(results),
-        f"{label}_client_cpu_ms_per_request": own_cpu * 1000 / len(results),
+        "http_app_cpu_ms_per_request": app_cpu * 1000 / len(results),
+        "http_client_cpu_ms_per_request": own_cpu * 1000 / len(results),
     }
 
 
@@ -161,7 +161,7 @@ def http_load(index_dir: Path, questions) -> dict:
     try:
         _gradio_client(url).predict("What is embolization?", api_name="/ask")
         figures = {"app_start_to_first_answer_s": time.perf_counter() - launched}
-        figures.update(_closed_loop(user, "http", app.pid))
+        figures.update(_closed_loop(user, app.pid))
         figures["app_peak_rss_mb"] = _peak_rss_mb(app.pid)
         return figures
     finally:
