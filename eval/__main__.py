@@ -26,10 +26,10 @@ GATES = {
 }  # fmt: skip
 # What `--gate` checks: the level the product has reached, so a regression fails CI.
 # Measured on eval/questions.jsonl (187 questions): hit@1 0.913, hit@3 0.973, MRR 0.942,
-# facts 0.919. hit@1, MRR and facts are gated at issue 3's targets; hit@3 (target 0.97) keeps
-# a question's slack, since 0.973 is 145/149 and 0.97 would fail on any single change.
+# facts 0.919. The retrieval and fact gates are issue 3's targets; hit@3 0.973 is 145/149,
+# so one more question lost fails CI.
 PRODUCT_GATE = {
-    "min_hit1": 0.90, "min_hit3": 0.95, "min_mrr": 0.93, "min_facts": 0.90,
+    "min_hit1": 0.90, "min_hit3": 0.97, "min_mrr": 0.93, "min_facts": 0.90,
     "min_grounding": 1.0, "min_citation_precision": 1.0, "min_refusal": 0.95,
     "max_false_refusal": 0.02, "min_emergency": 1.0,
 }  # fmt: skip
