@@ -46,12 +46,12 @@ def qa(built_index):
 
 
 @pytest.fixture(scope="session")
-def server(qa):
-    """The app built from the session's QA object, served on 127.0.0.1."""
+def server(built_index):
+    """The app as `python app.py` sets it up (batched embedding, queue settings), in-process
+    on 127.0.0.1, over the session's index."""
     import app as gist_app
 
-    demo = gist_app.build_app(qa)
-    demo.queue(default_concurrency_limit=gist_app.CONCURRENCY, max_size=gist_app.QUEUE_SIZE)
+    demo = gist_app.enable_queue(gist_app.build_app(gist_app.load_qa(built_index)))
     from eval.serving import free_port
 
     port = free_port()
