@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from indexer.embed import load_query_model  # noqa: E402
 from indexer.store import DEFAULT_INDEX_DIR, ensure_index  # noqa: E402
 from qa.batching import BatchingEncoder  # noqa: E402
 from qa.engine import MAX_QUESTION_CHARS, QA  # noqa: E402
@@ -120,10 +119,26 @@ def enable_queue(demo: gr.Blocks) -> gr.Blocks:
     )
 
 
+def launch(demo: gr.Blocks, host: str, port: int) -> None:
+    """Start serving in the background (no share link, errors not shown to users)."""
+    import gradio as gr
+
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        show_error=False,
+        footer_links=["api"],
+        css=CSS,
+        theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
+        prevent_thread_lock=True,
+    )
+
+
 def load_qa(index_dir: Path) -> QA:
     """The shared QA object; concurrent users' questions are embedded in shared passes."""
     index = ensure_index(index_dir)
-    return QA(index, model=BatchingEncoder(load_query_model(index.model_name)))
+    return QA(index, model=BatchingEncoder(index.question_model()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,28 +150,19 @@ def main(argv: list[str] | None = None) -> int:
     # Loading the model and importing Gradio take seconds each: do them side by side.
     with ThreadPoolExecutor(max_workers=1) as pool:
         loading = pool.submit(load_qa, args.index)
-        import gradio as gr
+        import gradio  # noqa: F401
 
         qa = loading.result()
-    # One torch thread for the one embedding pass at a time: under load the other core runs
-    # Gradio, and a second OpenMP thread only spins against it (32 users on 2 cores: same
-    # latency, 18 vs 29 ms of app CPU per request; one question alone: +3 ms).
-    import torch
-
-    torch.set_num_threads(1)
+    # Questions are embedded by onnxruntime on one thread. If PyTorch is in use instead (an
+    # index without the ONNX copy, or one just built here), one thread for it too: under load
+    # the other core runs Gradio, and a second OpenMP thread only spins against it
+    # (32 users on 2 cores: same latency, 18 vs 29 ms of app CPU per request).
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
     demo = build_app(qa)
     enable_queue(demo)
     try:
-        demo.launch(
-            server_name=args.host,
-            server_port=args.port,
-            share=False,
-            show_error=False,
-            footer_links=["api"],
-            css=CSS,
-            theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
-            prevent_thread_lock=True,
-        )
+        launch(demo, args.host, args.port)
     except OSError as error:
         print(
             f"error: cannot serve on {args.host}:{args.port} ({error}). "

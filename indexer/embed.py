@@ -83,7 +83,9 @@ class TransformerEncoder:
     def __init__(self, path: Path, pooling: str, max_length: int, lower_case: bool):
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging
 
+        logging.disable_progress_bar()  # a bar for loading 90 MB from disk is only noise
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
         self.model = AutoModel.from_pretrained(str(path)).eval()
@@ -108,26 +110,53 @@ class TransformerEncoder:
             return None
         return cls(path, mode, settings.get("max_seq_length", 512), settings.get("do_lower_case"))
 
-    def encode(self, texts: list[str], batch_size: int = 32, **_) -> np.ndarray:
-        torch = self.torch
-        texts = [t.strip().lower() if self.lower_case else t.strip() for t in texts]
-        out = []
-        with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                batch = self.tokenizer(
-                    texts[start : start + batch_size],
-                    padding=True,
-                    truncation="longest_first",
-                    max_length=self.max_length,
-                    return_tensors="pt",
-                )
-                hidden = self.model(**batch).last_hidden_state
-                if self.pooling == "cls":
+    def prepare(self, text: str) -> str:
+        return text.strip().lower() if self.lower_case else text.strip()
+
+    def tokenize(self, texts: list[str]):
+        return self.tokenizer(
+            texts,
+            padding=True,
+            truncation="longest_first",
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
+
+    def pooled(self):
+        """The model with its pooling and normalisation: token ids in, unit vectors out. One
+        module for both this encoder and its ONNX export (indexer/onnx_encoder.py)."""
+        torch, model, pooling = self.torch, self.model, self.pooling
+        # BERT-like models take segment ids; others (DistilBERT...) reject the argument.
+        types = "token_type_ids" in self.tokenizer.model_input_names
+
+        class Pooled(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.model = model
+
+            def forward(self, input_ids, attention_mask, token_type_ids):
+                segments = {"token_type_ids": token_type_ids} if types else {}
+                hidden = self.model(
+                    input_ids=input_ids, attention_mask=attention_mask, **segments
+                ).last_hidden_state
+                if pooling == "cls":
                     pooled = hidden[:, 0]
                 else:
-                    mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
                     pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                out.append(torch.nn.functional.normalize(pooled, p=2, dim=1).numpy())
+                return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+        return Pooled().eval()
+
+    def encode(self, texts: list[str], batch_size: int = 32, **_) -> np.ndarray:
+        texts = [self.prepare(t) for t in texts]
+        module, out = self.pooled(), []
+        with self.torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
+                batch = self.tokenize(texts[start : start + batch_size])
+                if "token_type_ids" not in batch:
+                    batch["token_type_ids"] = self.torch.zeros_like(batch["input_ids"])
+                out.append(module(**batch).numpy())
         return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
 
 

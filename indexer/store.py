@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.embed import default_model, embed, load_model
+from indexer.embed import default_model, embed, load_model, load_query_model
 from indexer.errors import IndexCorrupt, IndexMissing, IndexStale, reason, rebuild_command
 from indexer.lexical import LexicalIndex
 from indexer.records import Chunk, Sentence, antecedent, lead_in
 from indexer.sources import CORPUS_DIR, Sources, corpus_hash, load_sources
 
 DEFAULT_INDEX_DIR = Path("index")
-FORMAT_VERSION = 4  # bump when parsing, chunking, tokenising or embedding text changes
+FORMAT_VERSION = 5  # bump when parsing, chunking, tokenising or embedding text changes
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 SENTENCES = "sentences.jsonl"
@@ -31,7 +31,16 @@ CHUNK_VECTORS = "vectors.faiss"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 WINDOW_VECTORS = "sentence_window_vectors.npy"
 BM25_DIR = "bm25"
-LIBRARIES = ("sentence-transformers", "faiss-cpu", "bm25s", "langchain-text-splitters", "torch")
+QUERY_ENCODER_DIR = "query_encoder"  # the model as ONNX, for questions (indexer/onnx_encoder.py)
+LIBRARIES = (
+    "sentence-transformers",
+    "faiss-cpu",
+    "bm25s",
+    "langchain-text-splitters",
+    "torch",
+    "onnx",
+    "onnxruntime",
+)
 
 
 @dataclass(frozen=True)
@@ -46,10 +55,15 @@ class Index:
     sentence_vectors: np.ndarray
     window_vectors: np.ndarray  # the same sentences with what they lean on (sentence_window)
     lexical: LexicalIndex
+    query_encoder: object | None = None  # OnnxEncoder when the build exported the model
 
     @property
     def model_name(self) -> str:
         return self.manifest["model"]
+
+    def question_model(self):
+        """What embeds questions: the ONNX copy when the build made one, else the model."""
+        return self.query_encoder or load_query_model(self.model_name)
 
 
 def chunk_context(chunk: Chunk) -> str:
@@ -123,6 +137,7 @@ def build_index(
 
     # Imported here: chunking needs langchain and pysbd, which answering never uses.
     from indexer.chunk import chunk_pages, chunk_sentences, chunk_settings
+    from indexer.onnx_encoder import export
     from indexer.parse import parse_corpus
 
     started = time.perf_counter()
@@ -157,6 +172,9 @@ def build_index(
         np.save(tmp / SENTENCE_VECTORS, sentence_vectors)
         np.save(tmp / WINDOW_VECTORS, window_vectors)
         LexicalIndex.build([c.text for c in chunks]).save(tmp / BM25_DIR)
+        files = [CHUNKS, SENTENCES, CHUNK_VECTORS, SENTENCE_VECTORS, WINDOW_VECTORS, BM25_DIR]
+        if export(model_name, tmp / QUERY_ENCODER_DIR):
+            files.append(QUERY_ENCODER_DIR)
         manifest = {
             "format": FORMAT_VERSION,
             "model": model_name,
@@ -172,17 +190,7 @@ def build_index(
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.perf_counter() - started, 2),
             "libraries": _versions(),
-            "files": {
-                name: _file_digest(tmp / name)
-                for name in (
-                    CHUNKS,
-                    SENTENCES,
-                    CHUNK_VECTORS,
-                    SENTENCE_VECTORS,
-                    WINDOW_VECTORS,
-                    BM25_DIR,
-                )
-            },
+            "files": {name: _file_digest(tmp / name) for name in files},
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         with _index_lock(index_dir, exclusive=True):
@@ -257,6 +265,11 @@ def _load_files(index_dir: Path, manifest: dict, fix: str) -> Index:
         sentence_vectors = np.load(index_dir / SENTENCE_VECTORS)
         window_vectors = np.load(index_dir / WINDOW_VECTORS)
         lexical = LexicalIndex.load(index_dir / BM25_DIR)
+        query_encoder = None
+        if QUERY_ENCODER_DIR in manifest.get("files", {}):
+            from indexer.onnx_encoder import OnnxEncoder
+
+            query_encoder = OnnxEncoder(index_dir / QUERY_ENCODER_DIR)
     except Exception as error:  # any parse failure means the same thing to the user
         raise IndexCorrupt(f"{index_dir}/ cannot be read ({error}). Rebuild with: {fix}") from error
     if chunk_index.ntotal != len(chunks) or not (
@@ -272,6 +285,7 @@ def _load_files(index_dir: Path, manifest: dict, fix: str) -> Index:
         sentence_vectors,
         window_vectors,
         lexical,
+        query_encoder,
     )
 
 

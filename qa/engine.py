@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from indexer.embed import default_model, embed, load_query_model
+from indexer.embed import default_model, embed
 from indexer.lexical import terms, words
 from indexer.store import DEFAULT_INDEX_DIR, Index, load_index
 from qa.compose import SentenceTable, needed_coverage, render, select
@@ -44,7 +44,7 @@ class QA:
 
     def __init__(self, index: Index, model=None):
         self.index = index
-        self.model = model if model is not None else load_query_model(index.model_name)
+        self.model = model if model is not None else index.question_model()
         self.texts = load_texts()
         self.table = SentenceTable(index)
         corpus_words = frozenset(w for c in index.chunks for w in words(f"{c.section} {c.text}"))

@@ -25,3 +25,24 @@ def test_a_folder_that_is_not_a_standard_model_is_not_opened(tmp_path):
     assert TransformerEncoder.open(tmp_path) is None
     (tmp_path / "modules.json").write_text('[{"type": "something.Else", "path": ""}]')
     assert TransformerEncoder.open(tmp_path) is None
+
+
+def test_the_index_embeds_questions_with_its_onnx_copy_of_the_model(built_index):
+    """The build exports the model; questions get the vectors sentence-transformers gives."""
+    from indexer.onnx_encoder import CHECK_TEXTS, OnnxEncoder
+    from indexer.store import load_index
+
+    index = load_index(built_index)
+    assert isinstance(index.question_model(), OnnxEncoder)
+    texts = [*CHECK_TEXTS, "GIST", "", "<script>alert(1)</script> what is imatinib?"]
+    reference = embed(load_model("bundled"), texts)
+    assert np.abs(embed(index.question_model(), texts) - reference).max() < 1e-5
+    batched = embed(index.question_model(), texts[:3])  # padded together, same vectors
+    assert np.abs(batched - reference[:3]).max() < 1e-5
+
+
+def test_a_model_that_cannot_be_exported_is_left_to_pytorch(tmp_path):
+    from indexer.onnx_encoder import export
+
+    assert export(str(tmp_path / "not-a-model"), tmp_path / "out") is False
+    assert not (tmp_path / "out").exists()

@@ -80,6 +80,13 @@ def test_truncated_vectors_are_refused(index_copy):
         load_index(index_copy)
 
 
+def test_a_damaged_copy_of_the_model_is_refused(index_copy):
+    model = index_copy / "query_encoder" / "model.onnx"
+    model.write_bytes(model.read_bytes()[:1000])
+    with pytest.raises(IndexCorrupt, match=r"query_encoder.*Rebuild with: python -m indexer"):
+        load_index(index_copy)
+
+
 def test_deleted_file_and_garbled_manifest_are_refused(index_copy):
     (index_copy / "sentences.jsonl").unlink()
     with pytest.raises(IndexCorrupt):
