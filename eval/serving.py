@@ -17,13 +17,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_app(index_dir: Path, env: dict | None = None, timeout: float = 120, **popen):
-    """Launch app.py on 127.0.0.1 and wait until it accepts connections; returns (process, url).
+def start_app(
+    index_dir: Path,
+    env: dict | None = None,
+    timeout: float = 120,
+    entry: tuple[str, ...] = ("app.py",),
+    **popen,
+):
+    """Launch app.py (or another `entry` taking --port and --index) on 127.0.0.1 and wait until
+    it accepts connections; returns (process, url).
 
     The caller terminates the process. Raises RuntimeError if it exits or never listens."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port), "--index", str(index_dir)],
+        [sys.executable, *entry, "--port", str(port), "--index", str(index_dir)],
         cwd=ROOT,
         env=env,
         **popen,
