@@ -132,6 +132,7 @@ def launch(demo: gr.Blocks, host: str, port: int) -> None:
         css=CSS,
         theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
         prevent_thread_lock=True,
+        quiet=True,  # Gradio's banner suggests a public share link; main() prints the address
     )
 
 
