@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "questions": len(questions),
     }
-    print("Measuring index build, cold start, latency and HTTP load (about three minutes)...")
+    print("Measuring index build, cold start, latency and HTTP load (one to three minutes)...")
     figures["index_build_s"] = build_time()
     figures.update(cold_start(args.index))
     # The load generator first, while this process is small: once the model is loaded here,
