@@ -64,6 +64,11 @@ def embed(model, texts: list[str], progress: bool = False) -> np.ndarray:
     return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+def prepare_texts(texts: list[str], lower_case: bool) -> list[str]:
+    """What sentence-transformers does to a text before tokenising: strip, maybe lower-case."""
+    return [t.strip().lower() if lower_case else t.strip() for t in texts]
+
+
 STANDARD_MODULES = [
     ["sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling"],
     [
@@ -90,6 +95,7 @@ class TransformerEncoder:
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
         self.model = AutoModel.from_pretrained(str(path)).eval()
         self.pooling, self.max_length, self.lower_case = pooling, max_length, lower_case
+        self.module = self.pooled()  # built once: encode() runs per question on this path
 
     @classmethod
     def open(cls, path: Path) -> TransformerEncoder | None:
@@ -110,17 +116,20 @@ class TransformerEncoder:
             return None
         return cls(path, mode, settings.get("max_seq_length", 512), settings.get("do_lower_case"))
 
-    def prepare(self, text: str) -> str:
-        return text.strip().lower() if self.lower_case else text.strip()
-
-    def tokenize(self, texts: list[str]):
-        return self.tokenizer(
-            texts,
-            padding=True,
-            truncation="longest_first",
-            max_length=self.max_length,
-            return_tensors="pt",
+    def tokenize(self, texts: list[str]) -> dict:
+        """input_ids, attention_mask and token_type_ids (zeros where the model has none): the
+        three inputs of `pooled()`, here and in the ONNX export."""
+        batch = dict(
+            self.tokenizer(
+                texts,
+                padding=True,
+                truncation="longest_first",
+                max_length=self.max_length,
+                return_tensors="pt",
+            )
         )
+        batch.setdefault("token_type_ids", self.torch.zeros_like(batch["input_ids"]))
+        return batch
 
     def pooled(self):
         """The model with its pooling and normalisation: token ids in, unit vectors out. One
@@ -149,14 +158,12 @@ class TransformerEncoder:
         return Pooled().eval()
 
     def encode(self, texts: list[str], batch_size: int = 32, **_) -> np.ndarray:
-        texts = [self.prepare(t) for t in texts]
-        module, out = self.pooled(), []
+        texts = prepare_texts(texts, self.lower_case)
+        out = []
         with self.torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 batch = self.tokenize(texts[start : start + batch_size])
-                if "token_type_ids" not in batch:
-                    batch["token_type_ids"] = self.torch.zeros_like(batch["input_ids"])
-                out.append(module(**batch).numpy())
+                out.append(self.module(**batch).numpy())
         return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
 
 

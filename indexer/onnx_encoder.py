@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.embed import TransformerEncoder, _resolve
+from indexer.embed import TransformerEncoder, _resolve, prepare_texts
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -58,7 +58,7 @@ class OnnxEncoder:
         self.inputs = [i.name for i in self.session.get_inputs()]
 
     def encode(self, texts: list[str], batch_size: int = 32, **_) -> np.ndarray:
-        texts = [t.strip().lower() if self.lower_case else t.strip() for t in texts]
+        texts = prepare_texts(texts, self.lower_case)
         out = []
         for start in range(0, len(texts), batch_size):
             encodings = self.tokenizer.encode_batch(texts[start : start + batch_size])
@@ -100,13 +100,12 @@ def _write(encoder: TransformerEncoder, folder: Path) -> None:
     import torch
 
     sample = encoder.tokenize(["a question", "a somewhat longer question to pad against"])
-    sample = [sample.get(name, torch.zeros_like(sample["input_ids"])) for name in INPUTS]
     axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's notes on its own internals
         torch.onnx.export(
-            encoder.pooled(),
-            tuple(sample),
+            encoder.module,
+            tuple(sample[name] for name in INPUTS),
             str(folder / MODEL_FILE),
             input_names=list(INPUTS),
             output_names=["embedding"],
