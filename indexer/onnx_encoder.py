@@ -12,6 +12,7 @@ that do not export faithfully, are simply embedded with PyTorch as before.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -87,6 +88,7 @@ def export(model_name: str, folder: Path) -> bool:
         if not error <= MAX_EXPORT_ERROR:
             raise ValueError(f"its vectors differ from PyTorch's by {error:.1e}")
     except Exception as error:  # noqa: BLE001 - any failure means: embed with PyTorch instead
+        shutil.rmtree(folder, ignore_errors=True)  # no half-written model left in the index
         print(
             f"note: questions will be embedded with PyTorch (slower start): the ONNX export "
             f"of {model_name!r} failed ({error})",

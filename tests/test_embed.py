@@ -46,3 +46,16 @@ def test_a_model_that_cannot_be_exported_is_left_to_pytorch(tmp_path):
 
     assert export(str(tmp_path / "not-a-model"), tmp_path / "out") is False
     assert not (tmp_path / "out").exists()
+
+
+def test_a_failed_export_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
+    from indexer import onnx_encoder
+
+    def half_written(encoder, folder):
+        (folder / onnx_encoder.MODEL_FILE).write_bytes(b"partial")
+        raise RuntimeError("exporter crashed")
+
+    monkeypatch.setattr(onnx_encoder, "_write", half_written)
+    assert onnx_encoder.export("bundled", tmp_path / "out") is False
+    assert not (tmp_path / "out").exists()
+    assert "embedded with PyTorch" in capsys.readouterr().err
