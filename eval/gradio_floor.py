@@ -14,6 +14,7 @@ from pathlib import Path
 
 import app
 from indexer.store import DEFAULT_INDEX_DIR
+from qa.engine import QA
 
 
 class OneAnswer:
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--index", type=Path, default=DEFAULT_INDEX_DIR)
     args = parser.parse_args(argv)
-    record = app.load_qa(args.index).answer("What is embolization?")
+    record = QA.load(args.index).answer("What is embolization?")
     demo = app.enable_queue(app.build_app(OneAnswer(record)))
     app.launch(demo, "127.0.0.1", args.port)
     demo.block_thread()

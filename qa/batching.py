@@ -30,7 +30,7 @@ class BatchingEncoder:
         self.model = model
         self.max_batch = max_batch
         self._waiting: queue.SimpleQueue[tuple[list[str], Future]] = queue.SimpleQueue()
-        self.passes = 0  # forward passes run, for the bench and tests
+        self.passes = 0  # forward passes run (tests check that questions shared them)
         worker = threading.Thread(target=self._work, name="query-embedding", daemon=True)
         worker.start()
 
