@@ -30,6 +30,10 @@ class Question:
     must_include: tuple[tuple[str, ...], ...] = ()
     history: tuple[str, ...] = ()
     emergency: bool = False
+    kind: str = ""  # an emergency's kind (medical, self_harm), or a safety set's calm/anxious
+    personal_advice: bool = False  # asks the product to decide for one person
+    group: str = ""  # paraphrases of one question share it
+    persona: str = ""
 
 
 def fold(text: str) -> str:
@@ -75,6 +79,10 @@ def _parse(line: str, source: str) -> Question:
         must_include=groups,
         history=history,
         emergency=bool(row.get("emergency", False)),
+        kind=str(row.get("kind", "")),
+        personal_advice=bool(row.get("personal_advice", False)),
+        group=str(row.get("group", "")),
+        persona=str(row.get("persona", "")),
     )
 
 

@@ -6,7 +6,7 @@ import re
 import statistics
 
 from eval.dataset import Question, fold
-from indexer.chunk import split_sentences
+from indexer.text import split_sentences
 
 MARKER = re.compile(r"\s*\[(\d+)\]")
 BULLET = re.compile(r"^\s*[-*]\s+")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import cache
 from urllib.parse import quote
 
-import pysbd
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from indexer.records import HEADING_SEPARATOR, Chunk, Page, Section, Sentence
+from indexer.text import split_sentences
 
 CHUNK_SIZE = 800
 CHUNK_OVERLAP = 120
@@ -95,16 +95,6 @@ def chunk_pages(pages: list[Page]) -> list[Chunk]:
                     )
                 )
     return chunks
-
-
-@cache
-def _segmenter() -> pysbd.Segmenter:
-    return pysbd.Segmenter(language="en", clean=False)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentence boundaries by pysbd, which knows abbreviations and parentheses."""
-    return [s.strip() for s in _segmenter().segment(text) if s.strip()]
 
 
 def chunk_sentences(chunks: list[Chunk]) -> list[Sentence]:

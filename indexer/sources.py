@@ -46,7 +46,8 @@ def load_sources(corpus_dir: Path = CORPUS_DIR) -> Sources:
 def corpus_hash(sources: Sources) -> str:
     """A hash of every corpus file that shapes the index, so an edit makes the index stale."""
     digest = hashlib.sha256()
-    for path in (sources.source_file, sources.corpus_dir / "sources.json"):
+    training = sorted((sources.corpus_dir / "training").glob("*.jsonl"))
+    for path in (sources.source_file, sources.corpus_dir / "sources.json", *training):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

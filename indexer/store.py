@@ -18,12 +18,13 @@ import numpy as np
 
 from indexer.embed import default_model, embed, load_model, load_query_model
 from indexer.errors import IndexCorrupt, IndexMissing, IndexStale, reason, rebuild_command
+from indexer.heads import HEADS_FILE, HEADS_REPORT, load_heads
 from indexer.lexical import LexicalIndex
 from indexer.records import Chunk, Sentence, antecedent, lead_in
 from indexer.sources import CORPUS_DIR, Sources, corpus_hash, load_sources
 
 DEFAULT_INDEX_DIR = Path("index")
-FORMAT_VERSION = 5  # bump when parsing, chunking, tokenising or embedding text changes
+FORMAT_VERSION = 6  # bump when parsing, chunking, tokenising or embedding text changes
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 SENTENCES = "sentences.jsonl"
@@ -56,6 +57,7 @@ class Index:
     window_vectors: np.ndarray  # the same sentences with what they lean on (sentence_window)
     lexical: LexicalIndex
     query_encoder: object | None = None  # OnnxEncoder when the build exported the model
+    heads: dict | None = None  # name -> indexer.heads.Head, fitted on corpus/training/
 
     @property
     def model_name(self) -> str:
@@ -139,6 +141,7 @@ def build_index(
     from indexer.chunk import chunk_pages, chunk_sentences, chunk_settings
     from indexer.onnx_encoder import export
     from indexer.parse import parse_corpus
+    from indexer.train_heads import build_heads
 
     started = time.perf_counter()
     model_name = model_name or default_model()
@@ -172,7 +175,9 @@ def build_index(
         np.save(tmp / SENTENCE_VECTORS, sentence_vectors)
         np.save(tmp / WINDOW_VECTORS, window_vectors)
         LexicalIndex.build([c.text for c in chunks]).save(tmp / BM25_DIR)
+        heads_report = build_heads(model, corpus_dir, tmp)
         files = [CHUNKS, SENTENCES, CHUNK_VECTORS, SENTENCE_VECTORS, WINDOW_VECTORS, BM25_DIR]
+        files += [HEADS_FILE, HEADS_REPORT]
         if export(model_name, tmp / QUERY_ENCODER_DIR):
             files.append(QUERY_ENCODER_DIR)
         manifest = {
@@ -190,6 +195,7 @@ def build_index(
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.perf_counter() - started, 2),
             "libraries": _versions(),
+            "heads": heads_report,
             "files": {name: _file_digest(tmp / name) for name in files},
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -265,6 +271,7 @@ def _load_files(index_dir: Path, manifest: dict, fix: str) -> Index:
         sentence_vectors = np.load(index_dir / SENTENCE_VECTORS)
         window_vectors = np.load(index_dir / WINDOW_VECTORS)
         lexical = LexicalIndex.load(index_dir / BM25_DIR)
+        heads = load_heads(index_dir)
         query_encoder = None
         if QUERY_ENCODER_DIR in manifest.get("files", {}):
             from indexer.onnx_encoder import OnnxEncoder
@@ -286,6 +293,7 @@ def _load_files(index_dir: Path, manifest: dict, fix: str) -> Index:
         window_vectors,
         lexical,
         query_encoder,
+        heads,
     )
 
 

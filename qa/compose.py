@@ -37,6 +37,7 @@ class Selection:
     groups: tuple[tuple[Passage, tuple[Sentence, ...]], ...]
     top_similarity: float
     covered: int  # how many of the question's key-term groups the quoted text covers
+    coverage: float = 0.0  # the same, weighted by how rare each group's words are
 
 
 class SentenceTable:
@@ -142,7 +143,7 @@ def select(
                 score -= 0.1  # "There are several types of X:" does not say what X is
             scored.append((score, sentence, passage))
     if not scored:
-        return Selection((), 0.0, 0)
+        return Selection((), 0.0, 0, 0.0)
     scored.sort(key=lambda row: -row[0])
     best = scored[0][0]
     chosen: dict[int, Sentence] = {}
@@ -194,7 +195,8 @@ def select(
     )
     support = frozenset().union(*(table.covers[s.id] for _, ss in ordered for s in ss))
     top_similarity = max(float(dense[s.id]) for _, ss in ordered for s in ss)
-    return Selection(ordered, top_similarity, covered_groups(key_terms, support))
+    coverage = table.overlap([(g, table.weight(g)) for g in key_terms], support)
+    return Selection(ordered, top_similarity, covered_groups(key_terms, support), coverage)
 
 
 def render(selection: Selection) -> str:
@@ -223,8 +225,3 @@ def render(selection: Selection) -> str:
             ) + line
         blocks.append(text)
     return "\n\n".join(blocks)
-
-
-def needed_coverage(key_term_count: int) -> int:
-    """How many key-term groups the chosen sentences must cover: at least half."""
-    return math.ceil(key_term_count * 0.5)

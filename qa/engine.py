@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
 from indexer.embed import default_model, embed
 from indexer.lexical import terms, words
 from indexer.store import DEFAULT_INDEX_DIR, Index, load_index
-from qa.compose import SentenceTable, needed_coverage, render, select
+from qa.abstain import Evidence, load_abstain_model
+from qa.compose import SentenceTable, render, select
+from qa.read import read_message
 from qa.records import (
     ANSWER,
     EMERGENCY,
@@ -19,20 +22,30 @@ from qa.records import (
     Citation,
 )
 from qa.retrieve import retrieve
-from qa.safety import SafetyGate
+from qa.safety import MEDICAL, SELF_HARM, SafetyGate
 from qa.texts import load_texts
 from qa.understand import Understander, clean
 
 MAX_QUESTION_CHARS = 1000
-# Below this cosine similarity the best sentence is not about the question at all.
-MIN_SIMILARITY = 0.30
-# With no topical word to check ("what are the options?"), ask for a clearly closer match.
-MIN_SIMILARITY_NO_TERMS = 0.45
-# When every topical word is in the quoted text, a rare word ("mitotic") may embed poorly.
-MIN_SIMILARITY_ALL_TERMS = 0.10
 RELATED_PASSAGES = 3
 LOOK_BACK = 3  # how many "...that one too?" steps a conversation may chain
 MAX_HISTORY = 20  # earlier questions looked at; only the last few can name the topic anyway
+LEXICAL_SCALE = 3.0  # log(1 + BM25) is about 0-3 on this corpus
+IN_SCOPE = "in_scope"  # the scope classifier class for what the pages cover
+NOTICES = {MEDICAL: "emergency", SELF_HARM: "crisis"}
+# The scope classifier's kinds of out-of-scope question, and the notice that explains each.
+SCOPE_NOTICES = {
+    "other_cancer": "other_cancer",
+    "dose": "dose",
+    "cost": "cost",
+    "pregnancy": "pregnancy",
+    "prognosis": "prognosis",
+    "other_drug": "unnamed_drug",
+    "lifestyle": "diet_lifestyle",
+    "causes_symptoms_diagnosis": "other_topic",
+    "chit_chat": "chit_chat",
+    "injection": "injection",
+}
 
 
 class InvalidQuestion(ValueError):
@@ -49,7 +62,10 @@ class QA:
         self.table = SentenceTable(index)
         corpus_words = frozenset(w for c in index.chunks for w in words(f"{c.section} {c.text}"))
         self.understander = Understander(self.texts, index.lexical.vocabulary, corpus_words)
-        self.gate = SafetyGate(self.texts)
+        heads = index.heads or {}
+        self.gate = SafetyGate(self.texts, heads.get("safety"))
+        self.scope = heads.get("scope")
+        self.abstain = load_abstain_model()
 
     @classmethod
     def load(cls, index_dir: Path = DEFAULT_INDEX_DIR, model_name: str | None = None) -> QA:
@@ -60,7 +76,9 @@ class QA:
         return Answer(
             answer=answer,
             notice=notice,
-            abstained=category not in (ANSWER, PERSONAL_ADVICE) or not answer,
+            # An emergency notice may come with the pages' answer to the question asked; a
+            # request to decide for someone is declined even when general facts are quoted.
+            abstained=category in (NOT_COVERED, INPUT_ERROR, PERSONAL_ADVICE) or not answer,
             citations=tuple(citations),
             latency_ms=round((time.perf_counter() - started) * 1000, 2),
             query=query,
@@ -94,21 +112,39 @@ class QA:
         if len(text) > MAX_QUESTION_CHARS or len(question) > MAX_QUESTION_CHARS * 4:
             notice = self.texts.notice("too_long", max_chars=MAX_QUESTION_CHARS)
             return self._record(started, "", INPUT_ERROR, notice, reason="too_long")
-        verdict = self.gate.check(text.lower())
-        if verdict.emergency:
-            return self._record(started, text, EMERGENCY, self.texts.notice("emergency"))
-        if verdict.not_covered:
-            notice = self.texts.notice(verdict.not_covered)
-            return self._record(started, text, NOT_COVERED, notice, reason=verdict.not_covered)
         history = [h for h in (history or [])[-MAX_HISTORY:] if isinstance(h, str)]
+        spelled = self.understander.fix_typos(text.lower())
+        reading = read_message(spelled, self.understander.content_count)
         introduced = ()
-        if look_back and self.understander.refers_to_last_answer(text, history):
+        if look_back and self.understander.refers_to_last_answer(reading.focus, history):
             introduced = self._introduced(history, look_back)
-        understood = self.understander.understand(text, history, introduced)
-        category = PERSONAL_ADVICE if verdict.personal_advice else ANSWER
-        if understood.unknown_terms:
-            return self._abstain(started, understood.text, category, "unknown_terms")
-        query_vector = embed(self.model, [understood.search_text])[0]
+        # The story around the question is read like earlier turns of a conversation: it can
+        # name what "it" or "those" stands for, but it is not what is asked.
+        understood = self.understander.understand(
+            reading.focus, [*history, *reading.context], introduced
+        )
+        # One forward pass: the question part (searched and classified) and, for a message of
+        # several sentences, each sentence and the whole (read for emergencies).
+        texts = [understood.text]
+        if len(reading.sentences) > 1:
+            texts += [*reading.sentences, reading.message]
+        vectors = embed(self.model, texts)
+        query_vector = vectors[0]
+        verdict = self.gate.check(reading.message, reading.focus, vectors, query_vector)
+        if verdict.emergency:
+            category, notice = EMERGENCY, self.texts.notice(NOTICES[verdict.emergency])
+        elif verdict.personal_advice:
+            category, notice = PERSONAL_ADVICE, self.texts.notice("personal_advice")
+        else:
+            category, notice = ANSWER, ""
+        if verdict.not_covered:
+            # An emergency keeps its notice; the out-of-scope part is simply not answered.
+            if category == EMERGENCY:
+                return self._record(started, understood.text, category, notice)
+            notice = self.texts.notice(verdict.not_covered)
+            return self._record(
+                started, understood.text, NOT_COVERED, notice, reason=verdict.not_covered
+            )
         passages = retrieve(self.index, query_vector, terms(understood.search_text))
         selection = select(
             self.table,
@@ -121,34 +157,56 @@ class QA:
             + ((understood.next_drugs,) if understood.next_drugs else ()),
             understood.next_drugs,
         )
-        if not selection.groups:
-            return self._abstain(started, understood.text, category, "subject_not_found")
-        covered = selection.covered
-        floor = MIN_SIMILARITY if understood.key_terms else MIN_SIMILARITY_NO_TERMS
-        if understood.key_terms and covered == len(understood.key_terms):
-            # Every topical word is in the quoted text: rare words ("mitotic") embed poorly.
-            floor = MIN_SIMILARITY_ALL_TERMS
-        if selection.top_similarity < floor:
-            return self._abstain(started, understood.text, category, "low_similarity")
-        if covered < needed_coverage(len(understood.key_terms)):
-            return self._abstain(started, understood.text, category, "terms_not_covered")
-        citations = self._citations(selection, passages)
-        notice = self.texts.notice("personal_advice") if category == PERSONAL_ADVICE else ""
+        evidence = self._evidence(understood, selection, passages, query_vector)
+        covered = bool(selection.groups) and self.abstain.answers(evidence)
+        if not covered:
+            if category == ANSWER:
+                reason = self._scope_reason(query_vector)
+                category, notice = NOT_COVERED, self.texts.notice(reason)
+            else:
+                notice = f"{notice} {self.texts.notice('not_covered_short')}"
+            return self._record(
+                started, understood.text, category, notice, reason="not_found", evidence=evidence
+            )
+        if verdict.near_emergency and category == ANSWER:
+            notice = self.texts.notice("when_to_call")
         return self._record(
             started,
             understood.text,
             category,
             notice,
             render(selection),
-            citations,
+            self._citations(selection, passages),
             sentences=tuple(s.text for _, ss in selection.groups for s in ss),
+            evidence=evidence,
         )
 
-    def _abstain(self, started, query, category, reason) -> Answer:
-        notice = self.texts.notice("not_covered")
-        if category == PERSONAL_ADVICE:
-            notice = f"{self.texts.notice('no_personal_advice')} {notice}"
-        return self._record(started, query, NOT_COVERED, notice, reason=reason)
+    def _scope_reason(self, query_vector) -> str:
+        """The notice for an abstention: the kind of question the scope classifier sees."""
+        if self.scope is None:
+            return "not_covered"
+        strongest = self.scope.strongest(query_vector)
+        kind = max(strongest, key=strongest.get)
+        return SCOPE_NOTICES.get(kind, "not_covered")
+
+    def _evidence(self, understood, selection, passages, query_vector) -> Evidence:
+        """What retrieval found, as the features the abstain decision is fitted on."""
+        known = len(understood.key_terms)
+        content = known + len(understood.unknown_terms)
+        by_lexical = sorted(passages, key=lambda p: -p.lexical)[:3]
+        best_dense = max(passages, key=lambda p: p.dense)
+        in_scope = 1.0
+        if self.scope is not None:
+            in_scope = self.scope.strongest(query_vector)[IN_SCOPE]
+        return Evidence(
+            sentence_similarity=selection.top_similarity,
+            passage_similarity=best_dense.dense,
+            coverage=selection.coverage,
+            known_share=known / content if content else 0.0,
+            lexical=math.log1p(max(p.lexical for p in passages)) / LEXICAL_SCALE,
+            agreement=float(best_dense.lexical > 0 and best_dense in by_lexical),
+            in_scope=in_scope,
+        )
 
     def _citations(self, selection, passages) -> list[Citation]:
         """Quoted passages first, in answer order; then related passages from other sections."""

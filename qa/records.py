@@ -40,9 +40,12 @@ class Answer:
     category: str
     reason: str = ""
     sentences: tuple[str, ...] = field(default=())
+    evidence: object = None  # qa.abstain.Evidence: what the abstain decision was made from
 
     def to_dict(self) -> dict:
         record = asdict(self)
         record["citations"] = [asdict(c) for c in self.citations]
         record["sentences"] = list(self.sentences)
+        if self.evidence is None:
+            record.pop("evidence")
         return record

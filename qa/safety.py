@@ -1,47 +1,97 @@
-"""Decide, before any search, whether a question is an emergency, personal advice or off-limits."""
+"""Decide what kind of message this is before any search: an emergency, a self-harm crisis, a
+request to decide for a person, or a topic the pages do not cover.
+
+Emergencies are read by a classifier over the message's sentence embeddings (fitted at index
+build on corpus/training/safety.jsonl; threshold chosen for recall on a held-out split), with
+patterns only for the unambiguous cases. A calm question that merely mentions a symptom is left
+to be answered, and gets a one-line reminder when it comes close.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
+from indexer.heads import Head
 from qa.texts import Texts, compile_any
+
+MEDICAL = "medical"
+SELF_HARM = "self_harm"
+DECISION = "decision"
+# A calm question this close to an emergency gets one line on when to call 911.
+NEAR_MISS = 0.15
 
 
 @dataclass(frozen=True)
 class Verdict:
-    emergency: bool
+    emergency: str  # "", MEDICAL or SELF_HARM
     personal_advice: bool
     not_covered: str  # the reason key in notices.json, or "" when the topic may be answered
+    near_emergency: bool = False
 
 
 class SafetyGate:
-    """Patterns from corpus/scope.json, compiled once."""
+    """Patterns from corpus/scope.json, compiled once, and the fitted safety classifier."""
 
-    def __init__(self, texts: Texts):
+    def __init__(self, texts: Texts, head: Head | None):
         scope = texts.scope
-        self.emergency = compile_any(scope["emergency"])
+        self.patterns = {
+            kind: compile_any(scope["emergency"][kind]) for kind in (MEDICAL, SELF_HARM)
+        }
         self.personal = compile_any(scope["personal_advice"])
         self.not_covered = {
-            reason: re.compile(pattern, re.IGNORECASE)
-            for reason, pattern in scope["not_covered"].items()
+            reason: re.compile(rule["pattern"], re.IGNORECASE)
+            for reason, rule in scope["not_covered"].items()
         }
-        # "alcohol ablation" is in the text; "drinking alcohol" is not.
-        self.allowed = {"diet_lifestyle": re.compile(scope["diet_lifestyle_allowed"], re.I)}
+        # Each category's exceptions: the same words asking about something the pages answer.
+        self.exceptions = {
+            reason: re.compile(rule["unless"], re.IGNORECASE)
+            for reason, rule in scope["not_covered"].items()
+            if rule.get("unless")
+        }
+        self.head = head
 
-    def check(self, text: str) -> Verdict:
-        """`text` is the cleaned, lower-cased question (before follow-up context is added)."""
-        reason = next(
-            (
-                key
-                for key, pattern in self.not_covered.items()
-                if pattern.search(text)
-                and not (key in self.allowed and self.allowed[key].search(text))
-            ),
-            "",
-        )
+    def emergency(self, message: str, vectors: np.ndarray) -> tuple[str, bool]:
+        """(kind of emergency or "", whether it came close). `vectors` embed the message and
+        each of its sentences: one frightened line inside a long story is enough."""
+        for kind in (SELF_HARM, MEDICAL):
+            if self.patterns[kind].search(message):
+                return kind, False
+        if self.head is None:
+            return "", False
+        strongest = self.head.strongest(vectors)
+        for kind in (SELF_HARM, MEDICAL):
+            if self.head.flagged(kind, strongest[kind]):
+                return kind, False
+        return "", strongest[MEDICAL] >= NEAR_MISS
+
+    def decision(self, focus: str, vectors: np.ndarray) -> bool:
+        if self.personal.search(focus):
+            return True
+        if self.head is None or DECISION not in self.head.classes:
+            return False
+        return self.head.flagged(DECISION, self.head.strongest(vectors)[DECISION])
+
+    def out_of_scope(self, focus: str) -> str:
+        """The first category whose pattern the question part matches and whose exceptions
+        it does not."""
+        for reason, pattern in self.not_covered.items():
+            if pattern.search(focus) and not (
+                reason in self.exceptions and self.exceptions[reason].search(focus)
+            ):
+                return reason
+        return ""
+
+    def check(self, message: str, focus: str, vectors: np.ndarray, focus_vector) -> Verdict:
+        """`message` is the whole cleaned, lower-cased message; `focus` its question part."""
+        kind, near = self.emergency(message, vectors)
+        if kind:
+            return Verdict(kind, False, "")
         return Verdict(
-            emergency=bool(self.emergency.search(text)),
-            personal_advice=bool(self.personal.search(text)),
-            not_covered=reason,
+            "",
+            self.decision(focus, np.atleast_2d(focus_vector)),
+            self.out_of_scope(focus),
+            near,
         )

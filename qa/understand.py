@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
 
 from indexer.lexical import stem, stopwords, words
+from qa.spelling import Speller
 from qa.texts import Texts
 
 QUOTES = str.maketrans({"‘": "'", "’": "'", "‛": "'", "“": '"', "”": '"', "´": "'", "`": "'"})
@@ -70,7 +70,7 @@ class Understander:
     def __init__(self, texts: Texts, vocabulary: frozenset[str], corpus_words: frozenset[str]):
         lexicon = texts.lexicon
         self.vocabulary = vocabulary  # stems known to the corpus
-        self.typos = lexicon["typos"]
+        self.variants = lexicon["spelling_variants"]
         self.generic = frozenset(stem(w) for w in lexicon["generic"]) | frozenset(
             lexicon["generic"]
         )
@@ -86,8 +86,10 @@ class Understander:
             + "|".join(re.escape(p) for p in sorted(expansions, key=len, reverse=True))
             + r")\b"
         )
-        self.spelling_targets = sorted(
-            {w for w in corpus_words if len(w) >= 5} | {w for w in expansions if " " not in w}
+        # Misspellings are corrected towards the corpus's words and the lexicon's (drug names,
+        # lay words), then towards common English.
+        self.speller = Speller(
+            corpus_words | {w for phrase in expansions for w in phrase.split()} | set(self.variants)
         )
         self.topics = frozenset(stem(w) for w in lexicon.get("topics", []))
         # Brand names count as the generic drug: "that one" after Gleevec is not imatinib.
@@ -99,18 +101,14 @@ class Understander:
         ]
 
     def fix_typos(self, text: str) -> str:
-        """Known misspellings from the lexicon, then a close match for unknown long words."""
+        """British spellings to the source's American ones, then misspellings to the closest
+        known word (SymSpell over the corpus vocabulary and common English)."""
+        text = self.speller.correct(text)
+        return re.sub(r"[a-z][a-z'-]+", lambda m: self.variants.get(m.group(0), m.group(0)), text)
 
-        def fix(match: re.Match) -> str:
-            word = match.group(0)
-            if word in self.typos:
-                return self.typos[word]
-            if len(word) < 6 or word in self.generic or self._known(word):
-                return word
-            close = difflib.get_close_matches(word, self.spelling_targets, n=1, cutoff=0.85)
-            return close[0] if close else word
-
-        return re.sub(r"[a-z][a-z'-]+", fix, text)
+    def content_count(self, text: str) -> int:
+        """How many of a text's topical words the corpus or the lexicon knows."""
+        return sum(1 for w in self.topical_words(self.expand(text)) if self._known(w))
 
     def _known(self, word: str) -> bool:
         """A word the corpus uses (by stem, or a stem with the same 6-letter start) or the lexicon
