@@ -20,6 +20,9 @@ LEXICAL_WEIGHT = 0.7
 CONTEXT_WEIGHT = 0.5
 RANK_BONUS = 0.08
 NEXT_DRUG_BONUS = 0.2  # for "what if X stops working?": the sentence is about the next drug
+# A following sentence finishes the point when it is at most this much less similar to the
+# question than the best quoted sentence.
+COMPLETION_MARGIN = 0.25
 PASSAGE_WEIGHT = 0.5  # the whole passage's similarity: its headings say which situation it is
 # "See X" sentences only point elsewhere on cancer.org; they answer nothing here.
 POINTER = re.compile(r"\b(see|found in)\b [A-Z][^.]*\.$|^To learn more|^For more information")
@@ -185,6 +188,11 @@ def select(
             chosen[s.id] = s
             owner[s.id] = passage
         words += cost
+    # What the decision to answer rests on: the sentences chosen for the question itself.
+    support = frozenset().union(*(table.covers[i] for i in chosen))
+    top_similarity = max(float(dense[i]) for i in chosen)
+    coverage = table.overlap([(g, table.weight(g)) for g in key_terms], support)
+    complete(table, chosen, owner, dense, top_similarity, words)
     groups: dict[int, tuple[Passage, list[Sentence]]] = {}
     for sentence_id, sentence in chosen.items():
         passage = owner[sentence_id]
@@ -193,10 +201,33 @@ def select(
         (passage, tuple(sorted(sentences, key=lambda s: s.position)))
         for passage, sentences in groups.values()
     )
-    support = frozenset().union(*(table.covers[s.id] for _, ss in ordered for s in ss))
-    top_similarity = max(float(dense[s.id]) for _, ss in ordered for s in ss)
-    coverage = table.overlap([(g, table.weight(g)) for g in key_terms], support)
     return Selection(ordered, top_similarity, covered_groups(key_terms, support), coverage)
+
+
+def complete(table: SentenceTable, chosen: dict, owner: dict, dense, top: float, words: int):
+    """A chosen sentence often opens a point that the next sentences of its passage finish
+    ("...is an option." then how it is done and why it helps). Quote those too, in order, while
+    they stay on the question and the answer stays within MAX_WORDS."""
+    for sentence in sorted(chosen.values(), key=lambda s: -float(dense[s.id])):
+        neighbours = table.by_chunk[sentence.chunk_id]
+        position = sentence.position + 1
+        while position < len(neighbours):
+            following = neighbours[position]
+            cost = len(following.text.split())
+            if (
+                following.id in chosen
+                or following.list_id is not None
+                or table.is_pointer[following.id]
+                or float(dense[following.id]) < top - COMPLETION_MARGIN
+                or words + cost > MAX_WORDS
+            ):
+                break
+            if following.introduces_list is not None:
+                break  # a lead-in without its list says nothing
+            chosen[following.id] = following
+            owner[following.id] = owner[sentence.id]
+            words += cost
+            position += 1
 
 
 def render(selection: Selection) -> str:

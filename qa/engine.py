@@ -123,7 +123,8 @@ class QA:
         understood = self.understander.understand(
             reading.focus, [*history, *reading.context], introduced
         )
-        # One forward pass: the question part (searched and classified) and, for a message of
+        # One forward pass: the question part as written, typos fixed (searched and classified:
+        # the classifiers learnt plain messages; lay-word expansions only feed BM25) and, for a message of
         # several sentences, each sentence and the whole (read for emergencies).
         texts = [understood.text]
         if len(reading.sentences) > 1:
