@@ -108,3 +108,8 @@ def load_questions(path: Path = DEFAULT_QUESTIONS, strict: bool = True) -> list[
     for problem in problems:
         print(f"warning: {path}: {problem} (left out)", file=sys.stderr)
     return questions
+
+
+def plain_source() -> str:
+    """The whole corpus with markup removed, line by line and not folded: for reading grades."""
+    return "\n".join(clean_markup(line) for line in load_sources().read_text().splitlines())

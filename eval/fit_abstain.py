@@ -1,10 +1,10 @@
 """`python -m eval.fit_abstain`: fit when to answer, from what retrieval finds, on labelled sets.
 
 Runs the product on the tuning sets (eval/questions.jsonl, eval/dev_realistic.jsonl; not the
-scope classifier's own training set, whose scores would be in-sample), keeps each message's evidence (qa.abstain),
-fits a logistic regression "do the pages answer this?", and chooses the threshold from the
-cross-validated curve of answerable-refused against out-of-scope-answered. Writes
-corpus/abstain.json. The held-out test sets are never read here.
+scope classifier's own training set, whose scores would be in-sample), keeps each message's
+evidence (qa.abstain), fits a logistic regression "do the pages answer this?", and chooses
+the threshold from the cross-validated curve of answerable-refused against
+out-of-scope-answered. Writes corpus/abstain.json. The held-out test sets are never read here.
 """
 
 from __future__ import annotations

@@ -124,8 +124,10 @@ class QA:
             reading.focus, [*history, *reading.context], introduced
         )
         # One forward pass: the question part as written, typos fixed (searched and classified:
-        # the classifiers learnt plain messages; lay-word expansions only feed BM25) and, for a message of
-        # several sentences, each sentence and the whole (read for emergencies).
+        # the classifiers learnt plain messages; lay-word expansions only feed BM25) and, for a
+        # message of several sentences, each sentence and the whole (read for emergencies).
+        # Embedding the expanded text as well was measured: dev hit@1 0.694 -> 0.685, out of
+        # scope refused 0.914 -> 0.886, 1.6x the latency.
         texts = [understood.text]
         if len(reading.sentences) > 1:
             texts += [*reading.sentences, reading.message]

@@ -149,6 +149,10 @@ class Understander:
         said = [t for t in self.topics_in(answer.lower()) if t not in asked]
         if any(t in self.drugs for t in asked):
             said = [t for t in said if t in self.drugs]
+            # An answer may name several later drugs; "the next one" is the nearest step of
+            # the source's sequence, whatever order the quoted sentences came in.
+            step = {drug: n for n, names in enumerate(self.sequence) for drug in names}
+            said.sort(key=lambda drug: step.get(drug, len(step)))
         return tuple(said)
 
     def subject_groups(self, key_terms) -> tuple[frozenset[str], ...]:
