@@ -13,6 +13,14 @@ from typing import TYPE_CHECKING
 # Privacy: no usage analytics, set before Gradio is imported (and again on the Blocks below).
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Steady state in long service (issue 16). Gradio's queue keeps the last
+# GRADIO_ANALYTICS_MAX_EVENTS events (default 10,000) and, after every event, copies them all
+# and summarises them in a pandas DataFrame for its monitoring page, which this app does not
+# serve: after 12,000 requests that was 43% of the CPU and throughput fell from 63 to 41
+# req/s. Keep a few recent events and summarise them rarely. Set in code, not taken from the
+# user's environment, before Gradio reads them (when the queue is created).
+os.environ["GRADIO_ANALYTICS_MAX_EVENTS"] = "100"
+os.environ["GRADIO_ANALYTICS_CACHE_FREQUENCY"] = "100000"
 
 from indexer.store import DEFAULT_INDEX_DIR, ensure_index  # noqa: E402
 from qa.batching import BatchingEncoder  # noqa: E402
@@ -31,6 +39,10 @@ QUEUE_SIZE = 64
 # and frees the server's one event loop (32 users: p95 1.03 -> 0.81 s, 4 ms less CPU each).
 STATUS_UPDATE_SECONDS = 1.0
 HISTORY_TURNS = 5
+# Sessions whose state (the conversation's earlier questions) is kept. Gradio evicts the least
+# recently used, so an active conversation keeps its follow-ups; every HTTP call to /ask is a
+# session of its own, and 10,000 of them (the default) held ~250 MB.
+STATE_SESSIONS = 1000
 CSS = (Path(__file__).resolve().parent / "qa" / "app.css").read_text(encoding="utf-8")
 
 
@@ -133,6 +145,7 @@ def launch(demo: gr.Blocks, host: str, port: int) -> None:
         theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
         prevent_thread_lock=True,
         quiet=True,  # Gradio's banner suggests a public share link; main() prints the address
+        state_session_capacity=STATE_SESSIONS,
     )
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from eval.dataset import load_questions
 from eval.metrics import percentile
 from eval.serving import start_app
+from eval.soak import SOAK_REQUESTS, soak
 from indexer.embed import embed
 from indexer.store import DEFAULT_INDEX_DIR, ensure_index
 from qa.engine import QA
@@ -191,6 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, default=DEFAULT_INDEX_DIR)
     parser.add_argument("--report", type=Path, default=DEFAULT_REPORT)
     parser.add_argument("--skip-http", action="store_true", help="skip the HTTP load test")
+    parser.add_argument(
+        "--soak-requests",
+        type=int,
+        default=SOAK_REQUESTS,
+        help=f"plain HTTP calls in the soak phase (default {SOAK_REQUESTS}; 0 skips it)",
+    )
     args = parser.parse_args(argv)
     ensure_index(args.index)
     questions = load_questions()
@@ -206,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     # every garbage collection in the 32 client threads walks ~6x as many objects.
     if not args.skip_http:
         figures.update(http_load(args.index, questions))
+    if args.soak_requests:
+        print(f"Soak: {args.soak_requests} plain HTTP calls to one app (three to five minutes)...")
+        figures.update(soak(args.index, [q.question for q in questions], args.soak_requests))
     figures.update(latency(QA.load(args.index), questions))
     args.report.mkdir(parents=True, exist_ok=True)
     (args.report / "bench.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")

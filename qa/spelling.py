@@ -37,7 +37,9 @@ class Speller:
         self.domain = frozenset(w for w in domain_words if w.isalpha())
         english = english_counts()
         self.known = self.domain | frozenset(english)
-        self.symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
+        # A 5-letter prefix: 26 MB and 0.17 s to build instead of 64 MB and 0.43 s with 7,
+        # and the same corrections on the misspellings tried (drug names, surgery, stomach...).
+        self.symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=5)
         for word, count in english.items():
             if count >= CORRECTION_MIN_COUNT and len(word) >= 3:
                 self.symspell.create_dictionary_entry(word, count)

@@ -46,24 +46,23 @@ def qa(built_index):
 
 
 @pytest.fixture(scope="session")
-def server(built_index):
-    """The app as `python app.py` sets it up (batched embedding, queue settings), in-process
-    on 127.0.0.1, over the session's index."""
+def served(built_index):
+    """The app as `python app.py` sets it up (batched embedding, queue and launch settings),
+    in-process on 127.0.0.1, over the session's index: (its address, its Blocks)."""
     import app as gist_app
 
     demo = gist_app.enable_queue(gist_app.build_app(gist_app.load_qa(built_index)))
     from eval.serving import free_port
 
     port = free_port()
-    demo.launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        quiet=True,
-        css=gist_app.CSS,
-    )
-    yield f"http://127.0.0.1:{port}/"
+    gist_app.launch(demo, "127.0.0.1", port)
+    yield f"http://127.0.0.1:{port}/", demo
     demo.close()
+
+
+@pytest.fixture(scope="session")
+def server(served) -> str:
+    return served[0]
 
 
 @pytest.fixture(scope="session")

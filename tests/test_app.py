@@ -44,3 +44,41 @@ def test_analytics_are_off_in_code():
     import os
 
     assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+
+
+def test_per_event_work_does_not_grow_with_past_requests(served):
+    """Hundreds of plain HTTP calls to /ask: the queue keeps a bounded window of past events,
+    summarises it rarely, and the sessions kept stay within the app's capacity."""
+    import json
+    import urllib.request
+
+    import app as gist_app
+
+    url, demo = served
+    queue = demo._queue
+    summaries = []
+    original = queue.compute_analytics_summary
+
+    def counting(records):
+        summaries.append(len(records))
+        return original(records)
+
+    queue.compute_analytics_summary = counting
+    try:
+        for n in range(300):
+            body = json.dumps({"data": [f"what is ablation {n}"]}).encode()
+            start = urllib.request.Request(
+                f"{url}gradio_api/call/ask", body, {"Content-Type": "application/json"}
+            )
+            with urllib.request.urlopen(start, timeout=30) as response:
+                event_id = json.loads(response.read())["event_id"]
+            with urllib.request.urlopen(f"{url}gradio_api/call/ask/{event_id}", timeout=30) as r:
+                assert b"event: complete" in r.read()
+    finally:
+        queue.compute_analytics_summary = original
+    assert len(queue.event_analytics) <= 100
+    # Gradio asks for a summary after each event; it is computed only every 100,000 events, and
+    # then over at most the 100 events kept.
+    assert queue.events_recorded - queue.event_count_at_last_cache >= 300
+    assert max(summaries, default=0) <= 100
+    assert demo.state_session_capacity == gist_app.STATE_SESSIONS
