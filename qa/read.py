@@ -23,6 +23,7 @@ ASKING_INSIDE = re.compile(
     r"looking for)\b|\bwondering (if|whether|what|how|why|about)\b|\bany (idea|info|advice)\b",
     re.IGNORECASE,
 )
+MIN_CONTENT = 2  # topical words a question part needs before it is searched alone
 WORD = re.compile(r"[a-z']+")
 
 
@@ -58,7 +59,7 @@ def read_message(message: str, content_words) -> Reading:
         return Reading(message, sentences, message, ())
     chosen = set(asking)
     first = asking[0]
-    while first > 0 and content_words(" ".join(sentences[i] for i in sorted(chosen))) < 2:
+    while first > 0 and content_words(" ".join(sentences[i] for i in sorted(chosen))) < MIN_CONTENT:
         first -= 1
         chosen.add(first)
     focus = " ".join(sentences[i] for i in sorted(chosen))
