@@ -24,7 +24,9 @@ from qa.abstain import SETTINGS_FILE, Evidence
 from qa.engine import QA
 
 EVAL_DIR = Path(__file__).resolve().parent
-TUNING_SETS = (EVAL_DIR / "questions.jsonl", EVAL_DIR / "dev_realistic.jsonl")
+TUNING_SETS = tuple(
+    EVAL_DIR / name for name in ("questions.jsonl", "dev_realistic.jsonl", "dev_extra.jsonl")
+)
 # The operating point: refuse at most this share of answerable questions (cross-validated),
 # and within that, answer as few out-of-scope ones as possible.
 MAX_ANSWERABLE_REFUSED = 0.03

@@ -1,7 +1,17 @@
-"""The message classifiers kept in the index folder: a linear layer over question vectors."""
+"""The message classifiers kept in the index folder: one linear layer over two views of a
+message, its sentence embedding and its word and word-pair counts (TF-IDF).
+
+The embedding says what a message is about; the words catch what an embedding blurs (a short
+"i can't sleep" sits near self-harm in embedding space, "saving my pills" is plain in words).
+Fitted at index build (indexer/train_heads.py); applied here with numpy alone.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +19,9 @@ import numpy as np
 
 HEADS_FILE = "heads.npz"
 HEADS_REPORT = "heads.json"
+HEADS_VOCABULARY = "heads_vocabulary.json"
+# The same tokens as scikit-learn's TfidfVectorizer defaults: lower case, 2+ word characters.
+TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -17,21 +30,49 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
+def ngrams(text: str) -> list[str]:
+    """Words and adjacent word pairs, as TfidfVectorizer(ngram_range=(1, 2)) makes them."""
+    words = TOKEN.findall(text.lower())
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+@dataclass(frozen=True)
+class Lexical:
+    """TF-IDF with sublinear counts and L2 norm, from a fitted vocabulary and idf."""
+
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+
+    def transform(self, texts: list[str]) -> np.ndarray:
+        rows = np.zeros((len(texts), len(self.idf)), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for gram, count in Counter(ngrams(text)).items():
+                column = self.vocabulary.get(gram)
+                if column is not None:
+                    rows[row, column] = (1 + math.log(count)) * self.idf[column]
+            norm = np.linalg.norm(rows[row])
+            if norm:
+                rows[row] /= norm
+        return rows
+
+
 @dataclass(frozen=True)
 class Head:
-    """One classifier: class probabilities from L2-normalised sentence embeddings."""
+    """One classifier: class probabilities from embeddings and the texts they came from."""
 
     classes: tuple[str, ...]
-    coef: np.ndarray
+    coef: np.ndarray  # classes x (embedding dimension + vocabulary)
     intercept: np.ndarray
     thresholds: np.ndarray
+    lexical: Lexical
 
-    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
-        return softmax(np.atleast_2d(vectors) @ self.coef.T + self.intercept)
+    def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+        features = np.hstack([np.atleast_2d(vectors), self.lexical.transform(texts)])
+        return softmax(features @ self.coef.T + self.intercept)
 
-    def strongest(self, vectors: np.ndarray) -> dict[str, float]:
-        """Each class's highest probability over the vectors (the sentences of a message)."""
-        best = self.probabilities(vectors).max(axis=0)
+    def strongest(self, vectors: np.ndarray, texts: list[str]) -> dict[str, float]:
+        """Each class's highest probability over the texts (a message and its question)."""
+        best = self.probabilities(vectors, texts).max(axis=0)
         return dict(zip(self.classes, best.tolist(), strict=True))
 
     def flagged(self, label: str, probability: float) -> bool:
@@ -40,6 +81,7 @@ class Head:
 
 
 def load_heads(folder: Path) -> dict[str, Head]:
+    vocabularies = json.loads((folder / HEADS_VOCABULARY).read_text(encoding="utf-8"))
     with np.load(folder / HEADS_FILE) as data:
         names = sorted({key.split(".")[0] for key in data.files})
         return {
@@ -48,6 +90,7 @@ def load_heads(folder: Path) -> dict[str, Head]:
                 data[f"{name}.coef"],
                 data[f"{name}.intercept"],
                 data[f"{name}.thresholds"],
+                Lexical(vocabularies[name], data[f"{name}.idf"]),
             )
             for name in names
         }

@@ -18,7 +18,7 @@ import numpy as np
 
 from indexer.embed import default_model, embed, load_model, load_query_model
 from indexer.errors import IndexCorrupt, IndexMissing, IndexStale, reason, rebuild_command
-from indexer.heads import HEADS_FILE, HEADS_REPORT, load_heads
+from indexer.heads import HEADS_FILE, HEADS_REPORT, HEADS_VOCABULARY, load_heads
 from indexer.lexical import LexicalIndex
 from indexer.records import Chunk, Sentence, antecedent, lead_in
 from indexer.sources import CORPUS_DIR, Sources, corpus_hash, load_sources
@@ -177,7 +177,7 @@ def build_index(
         LexicalIndex.build([c.text for c in chunks]).save(tmp / BM25_DIR)
         heads_report = build_heads(model, corpus_dir, tmp)
         files = [CHUNKS, SENTENCES, CHUNK_VECTORS, SENTENCE_VECTORS, WINDOW_VECTORS, BM25_DIR]
-        files += [HEADS_FILE, HEADS_REPORT]
+        files += [HEADS_FILE, HEADS_VOCABULARY, HEADS_REPORT]
         if export(model_name, tmp / QUERY_ENCODER_DIR):
             files.append(QUERY_ENCODER_DIR)
         manifest = {

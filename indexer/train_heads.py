@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from indexer.embed import embed
-from indexer.heads import HEADS_FILE, HEADS_REPORT, softmax
+from indexer.heads import HEADS_FILE, HEADS_REPORT, HEADS_VOCABULARY, Head, Lexical
 
 # What each class's threshold must reach on the held-out quarter: safety is recall first (a
 # missed emergency is the worst miss); a request to decide for someone is flagged only when
@@ -54,22 +55,33 @@ def held_out(text: str) -> bool:
     return int(hashlib.sha256(text.encode()).hexdigest(), 16) % HELD_OUT_SHARE == 0
 
 
-def _fit(vectors: np.ndarray, labels: list[str]):
+def _fit(vectors: np.ndarray, texts: list[str], labels: list[str]):
+    """Logistic regression over [embedding, TF-IDF of words and word pairs]."""
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    # Balanced classes: the rare urgent classes weigh as much as the many calm messages.
+    lexical = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, dtype=np.float32)
+    counts = lexical.fit_transform(texts)
     # Unweighted classes: weighting the rare urgent ones up made off-topic chatter ("what's the
     # weather") look urgent; recall is set by the threshold instead.
-    model = LogisticRegression(C=16.0, max_iter=3000)
-    model.fit(vectors, labels)
-    return model
+    model = LogisticRegression(C=16.0, max_iter=5000)
+    model.fit(hstack([csr_matrix(vectors), counts]).tocsr(), labels)
+    return model, lexical
 
 
-def _probabilities(model, vectors: np.ndarray) -> np.ndarray:
-    return (
-        softmax(vectors @ model.coef_.T + model.intercept_)
-        if len(model.classes_) > 2
-        else (model.predict_proba(vectors))
+def _as_head(model, lexical) -> Head:
+    coef, intercept = model.coef_, model.intercept_
+    if len(model.classes_) == 2:  # sklearn keeps one row for two classes; softmax needs both
+        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+    vocabulary = {term: int(column) for term, column in lexical.vocabulary_.items()}
+    return Head(
+        tuple(str(c) for c in model.classes_),
+        coef.astype(np.float32),
+        intercept.astype(np.float32),
+        np.full(len(model.classes_), 0.5, dtype=np.float32),
+        Lexical(vocabulary, lexical.idf_.astype(np.float32)),
     )
 
 
@@ -92,45 +104,37 @@ def _threshold(scores: np.ndarray, positive: np.ndarray, target: tuple[str, floa
     return 0.5
 
 
-def fit_head(model_encoder, texts: list[str], labels: list[str], targets: dict) -> dict:
+def fit_head(model_encoder, texts: list[str], labels: list[str], targets: dict) -> Head:
     """Fit on three quarters, choose thresholds on the held-out quarter, refit on all."""
     vectors = embed(model_encoder, texts)
     labels_array = np.array(labels)
     test = np.array([held_out(t) for t in texts])
-    model = _fit(vectors[~test], list(labels_array[~test]))
-    classes = list(model.classes_)
-    probs = _probabilities(model, vectors[test])
+    train_texts = [t for t, out in zip(texts, test, strict=True) if not out]
+    test_texts = [t for t, out in zip(texts, test, strict=True) if out]
+    trial = _as_head(*_fit(vectors[~test], train_texts, list(labels_array[~test])))
+    probs = trial.probabilities(vectors[test], test_texts)
     report = {"held_out": int(test.sum()), "trained_on": int((~test).sum()), "classes": {}}
-    thresholds = {}
-    for label in classes:
-        column = probs[:, classes.index(label)]
+    thresholds = []
+    for n, label in enumerate(trial.classes):
+        column = probs[:, n]
         positive = labels_array[test] == label
         threshold = _threshold(column, positive, targets[label]) if label in targets else 0.5
         flagged = column >= threshold
-        thresholds[label] = threshold
+        thresholds.append(threshold)
         report["classes"][label] = {
             "threshold": round(threshold, 4),
             "held_out_positives": int(positive.sum()),
             "recall": round(float((flagged & positive).sum() / max(positive.sum(), 1)), 4),
             "precision": round(float((flagged & positive).sum() / max(flagged.sum(), 1)), 4),
         }
-    final = _fit(vectors, labels)
-    coef, intercept = final.coef_, final.intercept_
-    if len(classes) == 2:  # sklearn keeps one row for two classes; store both for softmax
-        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
-        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-    return {
-        "classes": classes,
-        "coef": coef.astype(np.float32),
-        "intercept": intercept.astype(np.float32),
-        "thresholds": np.array([thresholds[c] for c in classes], dtype=np.float32),
-        "report": report,
-    }
+    final = _as_head(*_fit(vectors, texts, labels))
+    return replace(final, thresholds=np.array(thresholds, dtype=np.float32)), report
 
 
 def build_heads(model_encoder, corpus_dir: Path, folder: Path) -> dict:
-    """Fit every head and write heads.npz (weights) and heads.json (held-out figures)."""
-    arrays, report = {}, {}
+    """Fit every head; write heads.npz (weights), heads_vocabulary.json and heads.json (held-out
+    figures)."""
+    arrays, report, vocabularies = {}, {}, {}
     files = training_files(corpus_dir)
     for name, path in files.items():
         if not path.exists():
@@ -139,11 +143,14 @@ def build_heads(model_encoder, corpus_dir: Path, folder: Path) -> dict:
         if name in CALM_FROM and files[CALM_FROM[name][0]].exists():
             extra, _ = load_examples(files[CALM_FROM[name][0]])
             texts, labels = texts + extra, labels + [CALM_FROM[name][1]] * len(extra)
-        head = fit_head(model_encoder, texts, labels, TARGETS[name])
-        for key in ("coef", "intercept", "thresholds"):
-            arrays[f"{name}.{key}"] = head[key]
-        arrays[f"{name}.classes"] = np.array(head["classes"])
-        report[name] = head["report"]
+        head, report[name] = fit_head(model_encoder, texts, labels, TARGETS[name])
+        arrays[f"{name}.classes"] = np.array(head.classes)
+        arrays[f"{name}.coef"] = head.coef
+        arrays[f"{name}.intercept"] = head.intercept
+        arrays[f"{name}.thresholds"] = head.thresholds
+        arrays[f"{name}.idf"] = head.lexical.idf
+        vocabularies[name] = head.lexical.vocabulary
     np.savez(folder / HEADS_FILE, **arrays)
+    (folder / HEADS_VOCABULARY).write_text(json.dumps(vocabularies), encoding="utf-8")
     (folder / HEADS_REPORT).write_text(json.dumps(report, indent=2), encoding="utf-8")
     return report

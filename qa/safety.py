@@ -53,26 +53,27 @@ class SafetyGate:
         }
         self.head = head
 
-    def emergency(self, message: str, vectors: np.ndarray) -> tuple[str, bool]:
-        """(kind of emergency or "", whether it came close). `vectors` embed the message and
-        each of its sentences: one frightened line inside a long story is enough."""
+    def emergency(self, texts: list[str], vectors: np.ndarray) -> tuple[str, bool]:
+        """(kind of emergency or "", whether it came close). `texts` are the question part and
+        the whole message, `vectors` their embeddings."""
+        message = texts[-1]
         for kind in (SELF_HARM, MEDICAL):
             if self.patterns[kind].search(message):
                 return kind, False
         if self.head is None:
             return "", False
-        strongest = self.head.strongest(vectors)
+        strongest = self.head.strongest(vectors, texts)
         for kind in (SELF_HARM, MEDICAL):
             if self.head.flagged(kind, strongest[kind]):
                 return kind, False
         return "", strongest[MEDICAL] >= NEAR_MISS
 
-    def decision(self, focus: str, vectors: np.ndarray) -> bool:
+    def decision(self, focus: str, vector: np.ndarray) -> bool:
         if self.personal.search(focus):
             return True
         if self.head is None or DECISION not in self.head.classes:
             return False
-        return self.head.flagged(DECISION, self.head.strongest(vectors)[DECISION])
+        return self.head.flagged(DECISION, self.head.strongest(vector, [focus])[DECISION])
 
     def out_of_scope(self, focus: str) -> str:
         """The first category whose pattern the question part matches and whose exceptions
@@ -84,14 +85,16 @@ class SafetyGate:
                 return reason
         return ""
 
-    def check(self, message: str, focus: str, vectors: np.ndarray, focus_vector) -> Verdict:
-        """`message` is the whole cleaned, lower-cased message; `focus` its question part."""
-        kind, near = self.emergency(message, vectors)
-        if kind:
-            return Verdict(kind, False, "")
+    def check(self, texts: list[str], vectors: np.ndarray) -> Verdict:
+        """`texts`: the question part, then (for a message of several sentences) the whole
+        message, cleaned and lower-cased; `vectors`: their embeddings."""
+        focus = texts[0]
+        kind, near = self.emergency(texts, vectors)
+        # An emergency's notice comes first, but what the message asks is still read: an
+        # out-of-scope question or a request to decide gets no answer after the notice.
         return Verdict(
-            "",
-            self.decision(focus, np.atleast_2d(focus_vector)),
+            kind,
+            self.decision(focus, vectors[:1]),
             self.out_of_scope(focus),
-            near,
+            near and not kind,
         )
