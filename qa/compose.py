@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from indexer.lexical import terms
 from indexer.records import Sentence, antecedent, lead_in
+from indexer.sources import CORPUS_DIR
 from indexer.store import Index
 from qa.retrieve import Passage
 
+RANKING_FILE = "ranking.json"
 MAX_WORDS = 90
 MAX_SENTENCES = 4
 CANDIDATE_PASSAGES = 5
-LEXICAL_WEIGHT = 0.7
 CONTEXT_WEIGHT = 0.5
 RANK_BONUS = 0.08
 NEXT_DRUG_BONUS = 0.2  # for "what if X stops working?": the sentence is about the next drug
 # A following sentence finishes the point when it is at most this much less similar to the
 # question than the best quoted sentence.
 COMPLETION_MARGIN = 0.25
-PASSAGE_WEIGHT = 0.5  # the whole passage's similarity: its headings say which situation it is
 # "See X" sentences only point elsewhere on cancer.org; they answer nothing here.
 POINTER = re.compile(r"\b(see|found in)\b [A-Z][^.]*\.$|^To learn more|^For more information")
 ASKS_FOR_LIST = re.compile(
@@ -31,6 +33,44 @@ ASKS_FOR_LIST = re.compile(
     r"symptoms|doctors|specialists|things|consider|include|ways|programs|services)\b",
     re.IGNORECASE,
 )
+
+
+RANKING_FEATURES = (
+    "dense",  # cosine of the sentence (or the sentence with what it leans on) to the question
+    "lexical",  # IDF-weighted share of the question's terms the sentence and its headings hold
+    "passage_rank",  # RANK_BONUS / (1 + the passage's fused rank)
+    "passage_dense",  # the whole passage's cosine: its headings say which situation it is
+    "next_drug",  # about the next drug after one the question says stopped working
+    "pointer",  # "See X": points elsewhere on cancer.org, answers nothing here
+    "bare_lead_in",  # a list's lead-in when no list was asked for
+    "passage_lexical",  # the passage's BM25 score, log(1 + x) / 3
+    "bullet",  # an item of a list
+)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A sentence's score: features @ weights + bias, in units of cosine similarity."""
+
+    weights: np.ndarray
+    bias: float = 0.0
+
+
+# The weights set by hand before they were fitted (python -m eval.fit_ranking).
+HAND_RANKING = Ranking(np.array([1.0, 0.7, 1.0, 0.5, 0.2, -0.3, -0.1, 0.0, 0.0], np.float32))
+
+
+def load_ranking(corpus_dir: Path = CORPUS_DIR) -> Ranking:
+    """The fitted weights in corpus/ranking.json, or the hand-set ones when there are none."""
+    path = corpus_dir / RANKING_FILE
+    if not path.exists():
+        return HAND_RANKING
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if tuple(data["features"]) != RANKING_FEATURES:
+        raise ValueError(
+            f"{path} was fitted on other features; refit with: python -m eval.fit_ranking"
+        )
+    return Ranking(np.array(data["weights"], np.float32), float(data["bias"]))
 
 
 @dataclass(frozen=True)
@@ -102,8 +142,14 @@ def select(
     context_terms=(),
     subjects=(),
     next_drugs=frozenset(),
+    ranking: Ranking | None = None,
+    collect: list | None = None,
 ) -> Selection:
-    """Score sentences of the best passages; keep a few strong, non-redundant ones."""
+    """Score sentences of the best passages; keep a few strong, non-redundant ones.
+
+    `ranking` weighs each sentence's features (RANKING_FEATURES); `collect`, when given,
+    receives every candidate with its features (for fitting the weights)."""
+    ranking = ranking or HAND_RANKING
     index = table.index
     # Each sentence is embedded alone and with what it leans on ("It targets KIT..." after
     # "This drug..."); it is as close to the question as the closer of the two.
@@ -121,7 +167,7 @@ def select(
         for rank, p in enumerate(passages)
         if rank < CANDIDATE_PASSAGES or p.chunk.id in by_sentence
     ]
-    rank_bonus = {p.chunk.id: RANK_BONUS / (1 + rank) for rank, p in enumerate(candidates)}
+    rank_of = {p.chunk.id: rank for rank, p in enumerate(candidates)}
     wants_list = bool(ASKS_FOR_LIST.search(question))
     # Everyday words ("gist", "treatment") count for less than the question's topical words.
     # A drug the question says has failed is the situation, not what the answer is about.
@@ -130,21 +176,33 @@ def select(
         for g in key_terms
     ]
     groups += [(g, CONTEXT_WEIGHT * table.weight(g)) for g in context_terms]
-    scored = []
+    rows, scored = [], []
     for passage in candidates:
         for sentence in table.by_chunk[passage.chunk.id]:
             here = table.covers[sentence.id]
             if subjects and not any(group & here for group in subjects):
                 continue  # another treatment: chemo's "hair loss" is no answer about imatinib
-            lexical = table.overlap(groups, here)
-            score = float(dense[sentence.id]) + LEXICAL_WEIGHT * lexical
-            score += rank_bonus[passage.chunk.id] + PASSAGE_WEIGHT * passage.dense
-            score += boost[sentence.id]
-            if table.is_pointer[sentence.id]:
-                score -= 0.3
-            if sentence.introduces_list is not None and not wants_list:
-                score -= 0.1  # "There are several types of X:" does not say what X is
-            scored.append((score, sentence, passage))
+            rows.append(
+                (
+                    float(dense[sentence.id]),
+                    table.overlap(groups, here),
+                    RANK_BONUS / (1 + rank_of[passage.chunk.id]),
+                    passage.dense,
+                    float(boost[sentence.id] > 0),
+                    float(table.is_pointer[sentence.id]),
+                    # "There are several types of X:" does not say what X is
+                    float(sentence.introduces_list is not None and not wants_list),
+                    math.log1p(passage.lexical) / 3,
+                    float(sentence.list_id is not None),
+                )
+            )
+            scored.append((sentence, passage))
+    if scored:
+        features = np.array(rows, dtype=np.float32)
+        if collect is not None:
+            collect.extend(zip(scored, features, strict=True))
+        scores = features @ ranking.weights + ranking.bias
+        scored = [(float(x), s, p) for x, (s, p) in zip(scores, scored, strict=True)]
     if not scored:
         return Selection((), 0.0, 0, 0.0)
     scored.sort(key=lambda row: -row[0])

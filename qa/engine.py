@@ -10,7 +10,7 @@ from indexer.embed import default_model, embed
 from indexer.lexical import terms, words
 from indexer.store import DEFAULT_INDEX_DIR, Index, load_index
 from qa.abstain import Evidence, load_abstain_model
-from qa.compose import SentenceTable, render, select
+from qa.compose import SentenceTable, load_ranking, render, select
 from qa.read import read_message
 from qa.records import (
     ANSWER,
@@ -66,6 +66,10 @@ class QA:
         self.gate = SafetyGate(self.texts, heads.get("safety"))
         self.scope = heads.get("scope")
         self.abstain = load_abstain_model()
+        self.ranking = load_ranking()
+        # Set to a list by python -m eval.fit_ranking to receive every candidate sentence with
+        # its features; None in service.
+        self.collect: list | None = None
 
     @classmethod
     def load(cls, index_dir: Path = DEFAULT_INDEX_DIR, model_name: str | None = None) -> QA:
@@ -164,6 +168,8 @@ class QA:
             self.understander.subject_groups(understood.key_terms)
             + ((understood.next_drugs,) if understood.next_drugs else ()),
             understood.next_drugs,
+            ranking=self.ranking,
+            collect=self.collect,
         )
         evidence = self._evidence(understood, selection, passages, query_vector)
         covered = bool(selection.groups) and self.abstain.answers(evidence)
