@@ -8,8 +8,8 @@ import numpy as np
 
 from indexer.embed import embed
 from indexer.lexical import LexicalIndex, terms
-from indexer.parse import clean_markup
 from indexer.sources import load_sources
+from indexer.text import clean_markup
 
 CHUNK_CHARS = 1000
 TOP_K = 5

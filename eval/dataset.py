@@ -8,12 +8,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.parse import clean_markup
 from indexer.sources import load_sources
+from indexer.text import FOLD_QUOTES_AND_DASHES, clean_markup
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
 PAGE_SLUGS = tuple(p["slug"] for p in load_sources().pages)
-FOLD_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
 
 
 class QuestionFileError(ValueError):
@@ -38,7 +37,7 @@ class Question:
 
 def fold(text: str) -> str:
     """Case, quotes, dashes and whitespace folded, so exact-phrase checks ignore only those."""
-    return re.sub(r"\s+", " ", text.translate(FOLD_QUOTES)).strip().casefold()
+    return re.sub(r"\s+", " ", text.translate(FOLD_QUOTES_AND_DASHES)).strip().casefold()
 
 
 def source_text() -> str:

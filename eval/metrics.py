@@ -8,10 +8,9 @@ import statistics
 from functools import lru_cache
 
 from eval.dataset import Question, fold, plain_source
-from indexer.text import split_sentences
+from indexer.text import split_sentences, without_bullet
 
 MARKER = re.compile(r"\s*\[(\d+)\]")
-BULLET = re.compile(r"^\s*[-*]\s+")
 HEADING = re.compile(r"^\s*#+\s*")
 
 
@@ -45,7 +44,7 @@ def answer_sentences(answer: str) -> list[tuple[str, int | None]]:
     for block in re.split(r"\n\s*\n", answer.strip()):
         pending: list[str] = []
         for line in block.splitlines():
-            line = BULLET.sub("", line).strip()
+            line = without_bullet(line).strip()
             pieces = MARKER.split(line)  # text, n, text, n, ..., text
             for i in range(0, len(pieces), 2):
                 for sentence in split_sentences(pieces[i]) if pieces[i].strip() else []:
@@ -121,7 +120,7 @@ def readable_text(text: str) -> str:
     ending a sentence (a list item or heading has no full stop of its own)."""
     lines = []
     for line in text.splitlines():
-        line = MARKER.sub("", BULLET.sub("", HEADING.sub("", line))).strip()
+        line = MARKER.sub("", without_bullet(HEADING.sub("", line))).strip()
         if line:
             lines.append(line if line[-1] in ".!?:…" else line + ".")
     return " ".join(lines)

@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from indexer.build import build_index
 from indexer.embed import default_model
 from indexer.errors import ModelUnavailable
-from indexer.store import DEFAULT_INDEX_DIR, build_index
+from indexer.store import DEFAULT_INDEX_DIR
 
 
 def main(argv: list[str] | None = None) -> int:

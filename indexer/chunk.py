@@ -8,14 +8,13 @@ from urllib.parse import quote
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from indexer.records import HEADING_SEPARATOR, Chunk, Page, Section, Sentence
-from indexer.text import split_sentences
+from indexer.text import BULLET, bullet_item, split_sentences
 
 CHUNK_SIZE = 800
 CHUNK_OVERLAP = 120
 # Paragraphs first, then lines (list items), then sentence ends: a chunk only breaks mid-sentence
 # when one sentence alone is longer than CHUNK_SIZE, which this corpus never has.
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " "]
-BULLET = "- "
 
 
 def chunk_settings() -> dict:
@@ -105,12 +104,13 @@ def chunk_sentences(chunks: list[Chunk]) -> list[Sentence]:
         for line in chunk.text.split("\n"):
             if not line.strip():
                 continue
-            if line.startswith(BULLET):
+            item = bullet_item(line)
+            if item is not None:
                 if list_id is None:
                     list_id = len(sentences)
                     if lead_in is not None and sentences[lead_in].text.endswith(":"):
                         sentences[lead_in] = _with_list(sentences[lead_in], list_id)
-                units, unit_list = [line[len(BULLET) :].strip()], list_id
+                units, unit_list = [item.strip()], list_id
             else:
                 list_id, units, unit_list = None, split_sentences(line), None
             for text in units:

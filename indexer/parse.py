@@ -7,13 +7,10 @@ from dataclasses import dataclass, field
 
 from indexer.records import Page, Paragraph, Section
 from indexer.sources import Sources
+from indexer.text import clean_markup
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+\.)\s+(.*)$")
-SUPERSCRIPT = re.compile(r"<sup>\s*\d+\s*</sup>")
-LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-BOLD = re.compile(r"\*\*(.+?)\*\*")
-ITALIC = re.compile(r"(?<![*\w])\*(?!\s)(.+?)(?<!\s)\*(?![*\w])")
 ONLY_LINK = re.compile(r"^\s*(?:\[[^\]]*\]\([^)]*\)\s*(?:<sup>\s*\d+\s*</sup>)?\s*)+$")
 # Lines that belong to the site chrome or the review stamp, never to answer text.
 CHROME = re.compile(
@@ -21,16 +18,6 @@ CHROME = re.compile(
     re.IGNORECASE,
 )
 SENTENCE_END = re.compile(r"[.!?:][\"'”’)]*$")
-
-
-def clean_markup(text: str) -> str:
-    """Remove Markdown emphasis, placeholder links and footnote numbers; keep the words."""
-    text = SUPERSCRIPT.sub("", text)
-    text = LINK.sub(r"\1", text)
-    text = BOLD.sub(r"\1", text)
-    text = ITALIC.sub(r"\1", text)
-    text = text.replace("\\_", "_").replace("**", "")
-    return re.sub(r"\s+", " ", text).strip()
 
 
 @dataclass

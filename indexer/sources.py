@@ -22,9 +22,6 @@ class Sources:
     helpline: str
     metadata_headings: tuple[str, ...]
 
-    def page(self, slug: str) -> dict:
-        return next(p for p in self.pages if p["slug"] == slug)
-
     def read_text(self) -> str:
         return self.source_file.read_text(encoding="utf-8")
 

@@ -1,10 +1,28 @@
-"""Text utilities shared by the index build, answering and the eval harness."""
+"""Text utilities shared by the index build, answering and the eval harness: sentence splitting,
+markup cleaning, the list-item format and quote folding, each defined once here."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import pysbd
+
+# A list item in chunk text and in answers is one line starting with BULLET; reading, a Markdown
+# "* " item and leading spaces are accepted too (the source export writes both).
+BULLET = "- "
+LIST_MARK = re.compile(r"^\s*[-*]\s+")
+
+# Curly and other look-alike quote marks, folded to the ASCII ones people type.
+QUOTE_MARKS = {"‘": "'", "’": "'", "‛": "'", "“": '"', "”": '"', "´": "'", "`": "'"}
+DASHES = {"–": "-", "—": "-"}
+FOLD_QUOTES = str.maketrans(QUOTE_MARKS)
+FOLD_QUOTES_AND_DASHES = str.maketrans({**QUOTE_MARKS, **DASHES})
+
+SUPERSCRIPT = re.compile(r"<sup>\s*\d+\s*</sup>")
+LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+BOLD = re.compile(r"\*\*(.+?)\*\*")
+ITALIC = re.compile(r"(?<![*\w])\*(?!\s)(.+?)(?<!\s)\*(?![*\w])")
 
 
 @cache
@@ -15,3 +33,25 @@ def _segmenter() -> pysbd.Segmenter:
 def split_sentences(text: str) -> list[str]:
     """Sentence boundaries by pysbd, which knows abbreviations and parentheses."""
     return [s.strip() for s in _segmenter().segment(text) if s.strip()]
+
+
+def clean_markup(text: str) -> str:
+    """Remove Markdown emphasis, placeholder links and footnote numbers; keep the words."""
+    text = SUPERSCRIPT.sub("", text)
+    text = LINK.sub(r"\1", text)
+    text = BOLD.sub(r"\1", text)
+    text = ITALIC.sub(r"\1", text)
+    text = text.replace("\\_", "_").replace("**", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def bullet_item(line: str) -> str | None:
+    """The text of a list-item line ("- item"), or None for a line that is not one."""
+    mark = LIST_MARK.match(line)
+    return line[mark.end() :] if mark else None
+
+
+def without_bullet(line: str) -> str:
+    """The line with its list-item mark removed, if it has one."""
+    item = bullet_item(line)
+    return line if item is None else item

@@ -14,6 +14,7 @@ from indexer.lexical import terms
 from indexer.records import Sentence, antecedent, lead_in
 from indexer.sources import CORPUS_DIR
 from indexer.store import Index
+from indexer.text import BULLET
 from qa.retrieve import Passage
 
 RANKING_FILE = "ranking.json"
@@ -303,14 +304,14 @@ def render(selection: Selection) -> str:
                 lines.append(" ".join(prose) + f" [{n}]")
                 prose = []
             last_bullet = i + 1 == len(sentences) or sentences[i + 1].list_id != sentence.list_id
-            lines.append(f"- {sentence.text}" + (f" [{n}]" if last_bullet else ""))
+            lines.append(f"{BULLET}{sentence.text}" + (f" [{n}]" if last_bullet else ""))
         if prose:
             lines.append(" ".join(prose) + f" [{n}]")
         # A blank line after a list, or Markdown would fold the next prose into the last bullet.
         text = lines[0]
         for before, line in zip(lines, lines[1:], strict=False):
             text += (
-                "\n\n" if before.startswith("- ") and not line.startswith("- ") else "\n"
+                "\n\n" if before.startswith(BULLET) and not line.startswith(BULLET) else "\n"
             ) + line
         blocks.append(text)
     return "\n\n".join(blocks)

@@ -7,10 +7,11 @@ import unicodedata
 from dataclasses import dataclass
 
 from indexer.lexical import stem, stopwords, words
+from indexer.text import FOLD_QUOTES
 from qa.spelling import Speller
 from qa.texts import Texts
 
-QUOTES = str.maketrans({"‘": "'", "’": "'", "‛": "'", "“": '"', "”": '"', "´": "'", "`": "'"})
+QUOTES = FOLD_QUOTES  # one table for the product and the eval (indexer/text.py)
 # A question that leans on the conversation: a pronoun or a continuation opener.
 DEPENDENT = re.compile(
     r"\b(it|its|it's|this|that|these|those|they|them|their|one|ones|same|the drug|the medicine|"

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from indexer.build import build_index
 from indexer.parse import parse_corpus
 from indexer.sources import load_sources
-from indexer.store import build_index, load_index
+from indexer.store import load_index
 
 
 @pytest.fixture(scope="session")

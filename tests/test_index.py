@@ -6,12 +6,13 @@ import shutil
 import numpy as np
 import pytest
 
-from indexer import store
+from indexer import build
+from indexer.build import build_index
 from indexer.embed import embed, load_model
 from indexer.errors import IndexCorrupt, IndexMissing, IndexStale
 from indexer.records import NEEDS_ANTECEDENT
 from indexer.sources import CORPUS_DIR
-from indexer.store import build_index, load_index
+from indexer.store import load_index
 
 
 def _search(index, question: str) -> list[int]:
@@ -102,7 +103,7 @@ def test_interrupted_build_leaves_the_previous_index_usable(index_copy, monkeypa
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("power cut while writing the BM25 index")
 
-    monkeypatch.setattr(store.LexicalIndex, "save", crash)
+    monkeypatch.setattr(build.LexicalIndex, "save", crash)
     with pytest.raises(KeyboardInterrupt):
         build_index(index_copy, progress=False)
     assert (index_copy / "manifest.json").read_text() == before

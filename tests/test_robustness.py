@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from eval.dataset import source_text
 from eval.metrics import grounding
 from eval.serving import start_app
-from indexer.store import build_index, load_index
+from indexer.build import build_index
+from indexer.store import load_index
 from qa.records import ANSWER, EMERGENCY, INPUT_ERROR, NOT_COVERED, PERSONAL_ADVICE
 
 ROOT = Path(__file__).resolve().parent.parent
