@@ -25,7 +25,7 @@ TARGETS = {
     "safety": {
         "medical": ("recall", 0.97),
         "self_harm": ("recall", 0.96),
-        "decision": ("precision", 0.9),
+        "decision": ("precision", 0.95),
     },
     "scope": {},
 }

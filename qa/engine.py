@@ -154,8 +154,9 @@ class QA:
             return self._record(
                 started, understood.text, NOT_COVERED, notice, reason=verdict.not_covered
             )
-        if category == EMERGENCY and verdict.personal_advice:
-            # Deciding for someone in an emergency is the care team's: the notice alone.
+        if category == EMERGENCY and (verdict.personal_advice or not reading.asking):
+            # The notice alone when the message asks nothing ("he collapsed and isn't
+            # breathing"), or asks to decide for someone: that is the care team's.
             return self._record(started, understood.text, category, notice)
         passages = retrieve(self.index, query_vector, terms(understood.search_text))
         selection = select(

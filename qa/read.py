@@ -35,6 +35,7 @@ class Reading:
     sentences: tuple[str, ...]
     focus: str
     context: tuple[str, ...]
+    asking: bool = True  # some sentence asks something (else the message only tells)
 
 
 def asks(sentence: str) -> bool:
@@ -52,11 +53,9 @@ def read_message(message: str, content_words) -> Reading:
     questions of a conversation are, so "those" and "it" can still be resolved.
     """
     sentences = tuple(split_sentences(message)) or (message,)
-    if len(sentences) == 1:
-        return Reading(message, sentences, message, ())
     asking = [i for i, s in enumerate(sentences) if asks(s)]
-    if not asking:
-        return Reading(message, sentences, message, ())
+    if len(sentences) == 1 or not asking:
+        return Reading(message, sentences, message, (), bool(asking))
     chosen = set(asking)
     first = asking[0]
     while first > 0 and content_words(" ".join(sentences[i] for i in sorted(chosen))) < MIN_CONTENT:
