@@ -9,13 +9,15 @@ TORCH_INDEX ?=
 INDEX ?= index
 HOST ?= 127.0.0.1
 PORT ?= 7860
+# `make serve`: this many app processes behind nginx (serving/replicas.py).
+REPLICAS ?= 2
 # The realistic dev set (eval/dev_realistic.jsonl, from ../shared/eval), gated at the level
 # reached: hit@1 0.694, hit@3 0.796, facts 0.667, out of scope refused 0.914, answerable
 # refused 0.056, emergencies 1.0.
 DEV_GATE = --min-hit1 0.68 --min-hit3 0.78 --min-facts 0.65 --min-refusal 0.90 \
 	--max-false-refusal 0.06 --min-emergency 1.0 --min-grounding 1.0
 
-.PHONY: run test index eval bench lint browser clean
+.PHONY: run serve test index eval bench lint browser clean axe
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,16 +35,34 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/python app.py --host $(HOST) --port $(PORT) --index $(INDEX)
 
+serve: $(VENV)/.installed
+	$(BIN)/python -m serving.replicas --replicas $(REPLICAS) --host $(HOST) --port $(PORT) \
+	  --index $(INDEX)
+
 index: $(VENV)/.installed
 	$(BIN)/python -m indexer --index $(INDEX)
 
-# Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
+# Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline);
+# the replica tests (tests/test_replicas.py) run Debian's nginx in front of the app.
 browser:
 	@test -x /usr/bin/chromium || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  else echo "The browser tests need Debian's Chromium: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+	@test -x /usr/sbin/nginx || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nginx; \
+	  else echo "The replica tests need Debian's nginx: sudo apt-get install -y nginx" >&2; exit 1; fi; }
 
-test: $(VENV)/.installed-dev browser
+# The browser tests check accessibility with axe-core from npm (pinned in package-lock.json).
+axe: node_modules/axe-core/axe.min.js
+
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq npm; \
+	  else echo "The browser tests need npm for axe-core: sudo apt-get install -y npm" >&2; exit 1; fi; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(VENV)/.installed-dev browser axe
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 	$(BIN)/python -m eval --gate --index $(INDEX)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import html
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +11,9 @@ from typing import TYPE_CHECKING
 
 # Privacy: no usage analytics, set before Gradio is imported (and again on the Blocks below).
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+# Gradio 6 otherwise saves every question and answer in the browser ("run history", listed at
+# /gradio_api/runs): on a shared computer the next person could read them.
+os.environ["GRADIO_RUN_HISTORY"] = "False"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Steady state in long service (issue 16). Gradio's queue keeps the last
 # GRADIO_ANALYTICS_MAX_EVENTS events (default 10,000) and, after every event, copies them all
@@ -24,8 +26,8 @@ os.environ["GRADIO_ANALYTICS_CACHE_FREQUENCY"] = "100000"
 
 from indexer.store import DEFAULT_INDEX_DIR, ensure_index  # noqa: E402
 from qa.batching import BatchingEncoder  # noqa: E402
-from qa.engine import MAX_QUESTION_CHARS, QA  # noqa: E402
-from qa.present import format_cards, format_chat, ui_texts  # noqa: E402
+from qa.engine import QA  # noqa: E402
+from qa.ui import build_chat, page_middleware  # noqa: E402
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -38,7 +40,6 @@ QUEUE_SIZE = 64
 # starts: with 30 waiting, 30 messages per answer. Once a second is enough for a progress line,
 # and frees the server's one event loop (32 users: p95 1.03 -> 0.81 s, 4 ms less CPU each).
 STATUS_UPDATE_SECONDS = 1.0
-HISTORY_TURNS = 5
 # Sessions whose state (the conversation's earlier questions) is kept. Gradio evicts the least
 # recently used, so an active conversation keeps its follow-ups; every HTTP call to /ask is a
 # session of its own, and 10,000 of them (the default) held ~250 MB.
@@ -46,78 +47,21 @@ STATE_SESSIONS = 1000
 CSS = (Path(__file__).resolve().parent / "qa" / "app.css").read_text(encoding="utf-8")
 
 
-def build_app(qa: QA) -> gr.Blocks:
-    """The chat UI and the /ask API around one shared, read-only QA object."""
+def build_app(qa: QA, feedback_db: Path | None = None) -> gr.Blocks:
+    """The chat UI (qa/ui.py) and the /ask API around one shared, read-only QA object; with
+    `feedback_db`, answers can be rated and the ratings are stored there (qa/feedback.py)."""
     import gradio as gr
 
-    texts = ui_texts()
-
-    def respond(question: str, chat: list, asked: list):
-        question = question or ""
-        if not question.strip():
-            return gr.skip(), chat, asked, gr.skip()  # an empty question does nothing
-        record = qa.answer(question[: MAX_QUESTION_CHARS + 1], asked[-HISTORY_TURNS:])
-        shown = question if len(question) <= 300 else question[:300] + "…"
-        chat = [
-            *chat,
-            {"role": "user", "content": html.escape(shown)},
-            {"role": "assistant", "content": format_chat(record)},
-        ]
-        if record.category != "input_error":
-            asked = [*asked, question[:MAX_QUESTION_CHARS]][-HISTORY_TURNS:]
-        return "", chat, asked, format_cards(record)
-
-    def clear():
-        return "", [], [], format_cards(None)
-
-    def ask(question: str) -> dict:
-        """Answer one question; returns the answer record (Contract 3) as JSON."""
+    def ask(question: str, history: list[str] | None = None) -> dict:
+        """Answer one question, with the conversation's earlier questions if any; returns the
+        answer record (Contract 3) as JSON."""
         if not isinstance(question, str):
             question = ""
-        return qa.answer(question).to_dict()
+        history = [h for h in history if isinstance(h, str)] if isinstance(history, list) else []
+        return qa.answer(question, history).to_dict()
 
-    with gr.Blocks(analytics_enabled=False, title=texts["title"], fill_width=False) as demo:
-        gr.Markdown(f"# {texts['title']}\n\n{texts['description']}", elem_id="gist-intro")
-        gr.Markdown(texts["disclaimer"], elem_id="gist-disclaimer")
-        chat = gr.Chatbot(
-            label="Conversation",
-            height=460,
-            sanitize_html=True,
-            render_markdown=True,
-            layout="bubble",
-            elem_id="gist-chat",
-            buttons=["copy"],
-            feedback_options=None,
-        )
-        with gr.Row(equal_height=True):
-            question = gr.Textbox(
-                label=texts["question_label"],
-                placeholder=texts["question_placeholder"],
-                lines=1,
-                max_lines=4,
-                scale=5,
-                autofocus=True,
-                elem_id="gist-question",
-            )
-            ask_button = gr.Button(
-                texts["ask_button"], variant="primary", scale=1, elem_id="gist-ask"
-            )
-        with gr.Row():
-            new_button = gr.Button(texts["new_conversation_button"], elem_id="gist-new", size="sm")
-        gr.Examples(texts["examples"], inputs=question, label="Try asking")
-        sources = gr.HTML(format_cards(None), elem_id="gist-sources", js_on_load=None)
-        asked = gr.State([])
-
-        outputs = [question, chat, asked, sources]
-        for trigger in (question.submit, ask_button.click):
-            trigger(
-                respond,
-                [question, chat, asked],
-                outputs,
-                api_visibility="private",
-                show_progress="minimal",
-            )
-        new_button.click(clear, None, outputs, api_visibility="private")
+    demo = build_chat(qa, feedback_db)
+    with demo:
         gr.api(ask, api_name="ask")
     return demo
 
@@ -131,16 +75,18 @@ def enable_queue(demo: gr.Blocks) -> gr.Blocks:
     )
 
 
-def launch(demo: gr.Blocks, host: str, port: int) -> None:
-    """Start serving in the background (no share link, errors not shown to users)."""
+def launch(demo: gr.Blocks, host: str, port: int, routes: list | None = None) -> None:
+    """Start serving in the background (no share link, errors not shown to users). `routes`
+    (Starlette routes, e.g. POST /api/answer) are served beside Gradio's and matched first."""
     import gradio as gr
 
     demo.launch(
+        app_kwargs={"routes": list(routes or []), "middleware": page_middleware()},
         server_name=host,
         server_port=port,
         share=False,
         show_error=False,
-        footer_links=["api"],
+        footer_links=[],  # no developer links for patients; the README documents the API
         css=CSS,
         theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
         prevent_thread_lock=True,
@@ -160,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: local only)")
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--index", type=Path, default=DEFAULT_INDEX_DIR)
+    parser.add_argument(
+        "--feedback-db", type=Path, help="store ratings of answers in this SQLite file (opt-in)"
+    )
     args = parser.parse_args(argv)
     # Loading the model and importing Gradio take seconds each: do them side by side.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -173,10 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     # (32 users on 2 cores: same latency, 18 vs 29 ms of app CPU per request).
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
-    demo = build_app(qa)
+    demo = build_app(qa, args.feedback_db)
     enable_queue(demo)
+    from serving.json_api import http_routes
+
     try:
-        launch(demo, args.host, args.port)
+        launch(demo, args.host, args.port, http_routes(qa))
     except OSError as error:
         print(
             f"error: cannot serve on {args.host}:{args.port} ({error}). "

@@ -1,14 +1,24 @@
-"""Turn an answer record into what people read: terminal text, chat Markdown, source cards."""
+"""Turn an answer record into what people read: terminal text, the chat's messages (alert,
+answer, its sources, provenance) and the take-home copy of a conversation.
+
+Every text from outside (the question, the sources, the notices) is escaped here; the chat
+renders the HTML these functions return, so nothing else may be put into a message."""
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from functools import cache
+from urllib.parse import quote
 
 from indexer.sources import CORPUS_DIR, load_sources
 from qa.records import ANSWER, EMERGENCY, Answer
 from qa.texts import load_texts
+
+# Numbers a person may need to call, as they appear in the notices, and what a phone dials.
+EMERGENCY_NUMBER = "911"
+CRISIS_NUMBER = "988"
 
 
 @cache
@@ -16,12 +26,33 @@ def ui_texts() -> dict:
     sources = load_sources()
     raw = json.loads((CORPUS_DIR / "ui.json").read_text(encoding="utf-8"))
     fill = {"helpline": sources.helpline, "review_date": sources.review_date_text}
-    raw["disclaimer"] = raw["disclaimer"].format(**fill)
+    for key in ("disclaimer", "provenance", "transcript_heading"):
+        raw[key] = raw[key].format(**fill)
+    raw["helpline"] = sources.helpline
+    raw["review_date"] = sources.review_date_text
     return raw
 
 
 def source_line() -> str:
     return load_texts().notice("source")
+
+
+def tel(number: str) -> str:
+    """The tel: address of a US number as written in the texts (1-800-227-2345, 911)."""
+    digits = re.sub(r"\D", "", number)
+    return f"tel:+{digits}" if len(digits) == 11 else f"tel:{digits}"
+
+
+def link_numbers(escaped: str, numbers: tuple[str, ...] | None = None) -> str:
+    """Escaped text with each phone number made a tap-to-call link."""
+    numbers = numbers or (ui_texts()["helpline"], EMERGENCY_NUMBER, CRISIS_NUMBER)
+    pattern = "|".join(rf"(?<![\d-]){re.escape(n)}(?![\d-])" for n in numbers)
+    return re.sub(pattern, lambda m: f'<a href="{tel(m[0])}">{m[0]}</a>', escaped)
+
+
+def is_crisis(record: Answer) -> bool:
+    """An emergency about self-harm: its notice gives the 988 Lifeline."""
+    return record.category == EMERGENCY and CRISIS_NUMBER in record.notice
 
 
 def format_text(record: Answer) -> str:
@@ -45,23 +76,23 @@ def format_text(record: Answer) -> str:
     return "\n".join(lines)
 
 
-def format_chat(record: Answer) -> str:
-    """The assistant's chat message in Markdown; every text from outside is escaped."""
-    labels = ui_texts()["labels"]
-    parts = []
-    if record.category == EMERGENCY:
-        parts.append(f"### {labels['emergency']}\n\n**{html.escape(record.notice)}**")
-    elif record.notice:
-        label = labels.get(record.category) if record.category != ANSWER else None
-        heading = f"**{label}**\n\n" if label else ""
-        parts.append(f"{heading}{html.escape(record.notice)}")
-    if record.answer:
-        parts.append(html.escape(record.answer, quote=False))
-        quoted = [c for c in record.citations if c.quoted]
-        links = [f"[{c.n}] [{html.escape(c.section.split(' › ')[-1])}]({c.link})" for c in quoted]
-        parts.append("Sources: " + " · ".join(links))
-        parts.append(f"<small>{html.escape(source_line())}</small>")
-    return "\n\n".join(parts)
+def _blocks(escaped: str) -> str:
+    """Escaped text (blank-line blocks, "- " bullets) as HTML paragraphs and lists."""
+    blocks = []
+    for block in escaped.split("\n\n"):
+        lines = [line for line in block.split("\n") if line.strip()]
+        items: list[str] = []
+        for line in lines:
+            if line.startswith("- "):
+                items.append(f"<li>{line[2:]}</li>")
+                continue
+            if items:
+                blocks.append("<ul>" + "".join(items) + "</ul>")
+                items = []
+            blocks.append(f"<p>{line}</p>")
+        if items:
+            blocks.append("<ul>" + "".join(items) + "</ul>")
+    return "".join(blocks)
 
 
 def _highlight(passage: str, sentences: tuple[str, ...]) -> str:
@@ -71,27 +102,56 @@ def _highlight(passage: str, sentences: tuple[str, ...]) -> str:
         escaped = html.escape(sentence, quote=False)
         if escaped in body:
             body = body.replace(escaped, f"<mark>{escaped}</mark>", 1)
-    blocks = []
-    for block in body.split("\n\n"):
-        lines = block.split("\n")
-        prose = [line for line in lines if not line.startswith("- ")]
-        items = [line[2:] for line in lines if line.startswith("- ")]
-        blocks += [f"<p>{line}</p>" for line in prose]
-        if items:
-            blocks.append("<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
-    return "".join(blocks)
+    return _blocks(body)
 
 
-def format_cards(record: Answer | None) -> str:
-    """Source cards: page › section, the passage with the quoted sentences marked, a link."""
+def _link(href: str, text: str, css: str = "") -> str:
+    """A link to cancer.org, opened in a new tab."""
+    class_attr = f' class="{css}"' if css else ""
+    return (
+        f'<a{class_attr} href="{html.escape(href)}" target="_blank" '
+        f'rel="noopener noreferrer">{text}</a>'
+    )
+
+
+def format_question(question: str) -> str:
+    """The person's own message as the chat shows it, escaped, line breaks kept."""
+    return "<p>" + html.escape(question.strip()).replace("\n", "<br>") + "</p>"
+
+
+def _alert(record: Answer) -> str:
+    """An emergency, first and unmistakable: role=alert, with numbers to tap."""
     texts = ui_texts()
-    if record is None or not record.citations:
-        notice = ""
-        if record is not None and record.category == EMERGENCY:
-            notice = f'<div class="gist-emergency" role="alert">{html.escape(record.notice)}</div>'
-        empty = html.escape(texts["sources_empty"])
-        section = '<section class="gist-sources" aria-label="Sources">'
-        return f"{section}{notice}<p>{empty}</p></section>"
+    labels = texts["labels"]
+    if is_crisis(record):
+        title = labels["crisis"]
+        calls = [
+            (tel(CRISIS_NUMBER), labels["call"].format(number=CRISIS_NUMBER)),
+            (f"sms:{CRISIS_NUMBER}", labels["text"].format(number=CRISIS_NUMBER)),
+            (tel(EMERGENCY_NUMBER), labels["call"].format(number=EMERGENCY_NUMBER)),
+        ]
+    else:
+        title = labels["emergency"]
+        calls = [(tel(EMERGENCY_NUMBER), labels["call"].format(number=EMERGENCY_NUMBER))]
+    buttons = "".join(f'<a class="gist-call" href="{h}">{html.escape(t)}</a>' for h, t in calls)
+    notice = link_numbers(html.escape(record.notice), (texts["helpline"],))
+    return (
+        '<div class="gist-alert" role="alert">'
+        f'<p class="gist-alert-title"><strong>{html.escape(title)}</strong></p>'
+        f"<p>{notice}</p>"
+        f'<p class="gist-calls">{buttons}</p>'
+        "</div>"
+    )
+
+
+def _sources(record: Answer) -> str:
+    """The answer's sources under it: links to each quoted section, then (folded) the
+    passages with the quoted sentences marked, the related sections and the search."""
+    texts = ui_texts()
+    quoted = [c for c in record.citations if c.quoted]
+    links = " · ".join(
+        f"[{c.n}]&nbsp;{_link(c.link, html.escape(c.section.split(' › ')[-1]))}" for c in quoted
+    )
     cards = []
     for citation in record.citations:
         kind = "quoted" if citation.quoted else "related"
@@ -100,22 +160,90 @@ def format_cards(record: Answer | None) -> str:
         )
         if not citation.quoted:
             title += f' <span class="gist-tag">{html.escape(texts["related_heading"])}</span>'
-
         passage = _highlight(citation.text, record.sentences if citation.quoted else ())
         cards.append(
-            f'<article class="gist-card gist-{kind}">'
-            f"<h4>{title}</h4>"
+            f'<div class="gist-card gist-{kind}">'
+            f'<p class="gist-card-title"><strong>{title}</strong></p>'
             f'<div class="gist-passage">{passage}</div>'
-            f'<p><a href="{html.escape(citation.link)}" target="_blank" rel="noopener noreferrer">'
-            f"{html.escape(texts['read_section'])}</a>"
-            f' <span class="gist-date">(reviewed {html.escape(citation.review_date)})</span></p>'
-            "</article>"
+            f"<p>{_link(citation.link, html.escape(texts['read_section']))}</p>"
+            "</div>"
         )
-    query = html.escape(record.query)
+    summary = texts["sources_summary"].format(count=len(record.citations))
+    query = f"{html.escape(texts['searched_for'])}: <code>{html.escape(record.query)}</code>"
     return (
-        f'<section class="gist-sources" aria-label="Sources">'
-        f"<h3>{html.escape(texts['sources_heading'])}</h3>"
-        f'<p class="gist-query">{html.escape(texts["searched_for"])}: <code>{query}</code></p>'
+        f'<p class="gist-source-links">{html.escape(texts["sources_label"])}: {links}</p>'
+        f'<details class="gist-sources"><summary>{html.escape(summary)}</summary>'
         + "".join(cards)
-        + "</section>"
+        + f'<p class="gist-query">{query}</p></details>'
+    )
+
+
+def format_chat(record: Answer) -> str:
+    """The assistant's chat message as one HTML block (no blank lines, so the chat's Markdown
+    leaves it alone): an emergency alert first, another notice, the answer with its sources,
+    and the provenance line."""
+    texts = ui_texts()
+    labels = texts["labels"]
+    parts = []
+    if record.category == EMERGENCY:
+        parts.append(_alert(record))
+    elif record.notice:
+        label = labels.get(record.category) if record.category != ANSWER else None
+        heading = f'<p class="gist-notice-title"><strong>{html.escape(label)}</strong></p>'
+        notice = link_numbers(html.escape(record.notice))
+        parts.append(
+            f'<div class="gist-notice gist-{html.escape(record.category)}">'
+            f"{heading if label else ''}<p>{notice}</p></div>"
+        )
+    if record.answer:
+        parts.append(f'<div class="gist-answer">{_blocks(html.escape(record.answer))}</div>')
+        parts.append(_sources(record))
+        parts.append(f'<p class="gist-provenance">{html.escape(texts["provenance"])}</p>')
+    return "".join(parts)
+
+
+# The take-home copy -------------------------------------------------------------------------
+
+
+def transcript(turns: list[dict], saved_on: str) -> str:
+    """The conversation as plain text a patient can print or bring to an appointment: each
+    question, the notice and answer, numbered sources with their cancer.org links, the review
+    date and the disclaimer. `turns` holds {"question", "record"} (the record as a dict)."""
+    texts = ui_texts()
+    rule = "-" * 72
+    lines = [texts["transcript_heading"], texts["transcript_saved"].format(date=saved_on), ""]
+    lines += [texts["disclaimer"], ""]
+    for number, turn in enumerate(turns, start=1):
+        record = turn["record"]
+        lines += [rule, f"{texts['transcript_question']} {number}: {turn['question'].strip()}", ""]
+        if record.get("notice"):
+            if record.get("category") == EMERGENCY:
+                lines.append(texts["transcript_important"])
+            lines += [record["notice"], ""]
+        if record.get("answer"):
+            lines += [f"{texts['transcript_answer']}:", record["answer"], ""]
+        citations = record.get("citations") or []
+        for quoted, heading in ((True, "sources_label"), (False, "related_heading")):
+            chosen = [c for c in citations if bool(c.get("quoted", True)) is quoted]
+            if chosen:
+                lines.append(f"{texts[heading]}:")
+                for c in chosen:
+                    lines += [f"  [{c['n']}] {c['section']}", f"      {c['link']}"]
+                    lines.append(f"      ({texts['reviewed'].format(date=c['review_date'])})")
+                lines.append("")
+    lines += [rule, source_line(), ""]
+    return "\n".join(lines)
+
+
+def save_link(turns: list[dict], saved_on: str) -> str:
+    """ "Save conversation": a link that downloads the transcript, made in the browser from the
+    page itself (a data: address), so the server writes no file."""
+    texts = ui_texts()
+    if not turns:
+        return ""
+    data = "data:text/plain;charset=utf-8," + quote(transcript(turns, saved_on), safe="")
+    name = f"gist-answers-conversation-{saved_on}.txt"
+    return (
+        f'<a class="gist-save" href="{data}" download="{name}">'
+        f"{html.escape(texts['save_conversation'])}</a>"
     )
