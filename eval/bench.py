@@ -193,6 +193,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, default=DEFAULT_REPORT)
     parser.add_argument("--skip-http", action="store_true", help="skip the HTTP load test")
     parser.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        help="also run the load through nginx against 1 and this many app replicas "
+        "(eval/bench_replicas.py; needs nginx)",
+    )
+    parser.add_argument(
         "--soak-requests",
         type=int,
         default=SOAK_REQUESTS,
@@ -213,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     # every garbage collection in the 32 client threads walks ~6x as many objects.
     if not args.skip_http:
         figures.update(http_load(args.index, questions))
+    if args.replicas:
+        from eval.bench_replicas import replicas_load
+
+        print(f"Load through nginx against 1 and {args.replicas} replicas (one to two minutes)...")
+        figures.update(replicas_load(args.index, questions, args.replicas))
     if args.soak_requests:
         print(f"Soak: {args.soak_requests} plain HTTP calls to one app (three to five minutes)...")
         figures.update(soak(args.index, [q.question for q in questions], args.soak_requests))

@@ -33,7 +33,7 @@ def _rss_mb(pid: int) -> float:
 
 def _ask(connection: http.client.HTTPConnection, question: str) -> bool:
     """One /ask call the way a plain HTTP integrator makes it: start the event, read its result."""
-    body = json.dumps({"data": [question]})
+    body = json.dumps({"data": [question, None]})  # /ask takes (question, history)
     connection.request("POST", "/gradio_api/call/ask", body, {"Content-Type": "application/json"})
     response = connection.getresponse()
     started = json.loads(response.read())

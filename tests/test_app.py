@@ -66,7 +66,7 @@ def test_per_event_work_does_not_grow_with_past_requests(served):
     queue.compute_analytics_summary = counting
     try:
         for n in range(300):
-            body = json.dumps({"data": [f"what is ablation {n}"]}).encode()
+            body = json.dumps({"data": [f"what is ablation {n}", None]}).encode()
             start = urllib.request.Request(
                 f"{url}gradio_api/call/ask", body, {"Content-Type": "application/json"}
             )

@@ -1,0 +1,197 @@
+"""The replicas phase of `python -m eval.bench --replicas N`: the load through nginx.
+
+`python -m serving.replicas` with 1 and then N replicas; against each, the 32-user load of the
+bench twice: gradio_client users calling /ask, and plain HTTP users calling POST /api/answer.
+Then, with N replicas, both kinds of users at once while one replica is killed (SIGKILL) a
+third of the way through: how many requests failed and how many were served after it.
+
+Every user is its own client to nginx (X-Forwarded-For, trusted from loopback), and the rate
+limit is raised for the run: this measures what the replicas can serve, not the limiter.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from eval.bench import QUESTIONS_PER_USER, USERS, _cpu_seconds
+from eval.metrics import percentile
+from eval.serving import free_port
+from serving.replicas import Running, run_replicas
+
+NO_LIMIT = ("--rate", "100000", "--burst", "100000")
+KILL_QUESTIONS_PER_USER = 30  # a longer run, so there is a before and an after
+TIMEOUT = 60
+
+
+def _client(n: int) -> str:
+    return f"127.0.1.{n}"  # a label for nginx's rate limit and logs; nothing is sent there
+
+
+def _gradio_user(url: str, n: int):
+    """A gradio_client user, set up as eval.bench's (no CA bundle, no telemetry); returns
+    ask(question) -> None, raising on any failure, and close()."""
+    from gradio_client import Client
+
+    client = Client(
+        url,
+        verbose=False,
+        ssl_verify=False,
+        analytics_enabled=False,
+        headers={"X-Forwarded-For": _client(n)},
+    )
+
+    def ask(question: str) -> None:
+        client.submit(question, api_name="/ask").result(timeout=TIMEOUT)
+
+    return ask, client.close
+
+
+def _api_user(url: str, n: int):
+    """A plain HTTP user of POST /api/answer on one kept-alive connection."""
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    connection = [http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)]
+    headers = {"Content-Type": "application/json", "X-Forwarded-For": _client(n)}
+
+    def ask(question: str) -> None:
+        try:
+            body = json.dumps({"question": question})
+            connection[0].request("POST", "/api/answer", body, headers)
+            response = connection[0].getresponse()
+            record = response.read()
+        except (OSError, http.client.HTTPException):
+            connection[0].close()  # a new connection for the next question
+            connection[0] = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+            raise
+        if response.status != 200 or "answer" not in json.loads(record):
+            raise RuntimeError(f"HTTP {response.status}")
+
+    return ask, connection[0].close
+
+
+USER_KINDS = {"gradio": _gradio_user, "api": _api_user}
+
+
+def _run_users(url: str, kinds: list[str], texts: list[str], per_user: int, during=None):
+    """One thread per user (kinds[n] is user n's kind): each sets up (gradio_client fetches
+    the app's config and gets its cookie) and asks one question, then all start together and
+    ask `per_user` questions one after another, while `during(done)` runs beside them.
+    Returns (results as (kind, ok, started, seconds), seconds, load generator CPU seconds),
+    all counted from the common start."""
+    results: list[tuple[str, bool, float, float]] = []
+    lock = threading.Lock()
+    ready = threading.Barrier(len(kinds) + 1)
+
+    def user(n: int) -> None:
+        ask, close = USER_KINDS[kinds[n]](url, n)
+        ask(texts[n % len(texts)])  # warm up: connections, the session
+        ready.wait()
+        for i in range(per_user):
+            started = time.perf_counter()
+            try:
+                ask(texts[(n * per_user + i) % len(texts)])
+                ok = True
+            except Exception:  # noqa: BLE001 - counted as an error, the load goes on
+                ok = False
+            with lock:
+                results.append((kinds[n], ok, started, time.perf_counter() - started))
+        close()
+
+    with ThreadPoolExecutor(max_workers=len(kinds) + 1) as pool:
+        users = [pool.submit(user, n) for n in range(len(kinds))]
+        ready.wait(timeout=300)
+        own_cpu, started = time.process_time(), time.perf_counter()
+        if during is not None:
+            pool.submit(during, lambda: len(results))
+        for done in users:
+            done.result()
+        seconds, own_cpu = time.perf_counter() - started, time.process_time() - own_cpu
+    return results, seconds, own_cpu
+
+
+def _server_cpu(running: Running) -> float:
+    """CPU seconds of the replicas, nginx's master and its workers."""
+    children = Path(f"/proc/{running.nginx_pid}/task/{running.nginx_pid}/children")
+    workers = [int(pid) for pid in children.read_text().split()]
+    return sum(_cpu_seconds(pid) for pid in [*running.replicas, running.nginx_pid, *workers])
+
+
+def _load(running: Running, kind: str, texts: list[str]) -> dict:
+    cpu: list[float] = []
+
+    def measure(done) -> None:  # the servers' CPU over the load itself, set-up excluded
+        cpu.append(_server_cpu(running))
+        while done() < USERS * QUESTIONS_PER_USER:
+            time.sleep(0.005)
+        cpu.append(_server_cpu(running))
+
+    results, seconds, client_cpu = _run_users(
+        running.url, [kind] * USERS, texts, QUESTIONS_PER_USER, measure
+    )
+    server_cpu = cpu[1] - cpu[0]
+    ok = [t * 1000 for _, good, _, t in results if good]
+    return {
+        "requests": len(results),
+        "errors": len(results) - len(ok),
+        "p50_ms": percentile(ok, 50),
+        "p95_ms": percentile(ok, 95),
+        "requests_per_s": len(results) / seconds,
+        "server_cpu_ms_per_request": server_cpu * 1000 / len(results),
+        "client_cpu_ms_per_request": client_cpu * 1000 / len(results),
+    }
+
+
+def _kill_one_under_load(running: Running, texts: list[str]) -> dict:
+    """Half gradio_client users, half /api/answer users; SIGKILL to one replica once a third
+    of the requests are done."""
+    kinds = ["gradio", "api"] * (USERS // 2)
+    total = len(kinds) * KILL_QUESTIONS_PER_USER
+    killed_at: list[float] = []
+    victim = next(iter(running.replicas))
+
+    def kill(done) -> None:
+        while done() < total // 3:
+            time.sleep(0.01)
+        os.kill(victim, signal.SIGKILL)
+        killed_at.append(time.perf_counter())
+
+    results, _, _ = _run_users(running.url, kinds, texts, KILL_QUESTIONS_PER_USER, kill)
+    figures = {}
+    for kind in ("gradio", "api"):
+        mine = [(good, start) for k, good, start, _ in results if k == kind]
+        after = [good for good, start in mine if start >= killed_at[0]]
+        figures[f"kill_{kind}_requests"] = len(mine)
+        figures[f"kill_{kind}_errors"] = sum(not good for good, _ in mine)
+        figures[f"kill_{kind}_started_after_kill"] = len(after)
+        figures[f"kill_{kind}_served_after_kill"] = sum(after)
+    return figures
+
+
+def replicas_load(index_dir: Path, questions, replicas: int) -> dict:
+    """Figures of the replicas phase, keyed replicas1_* and replicasN_*, plus the ratios of
+    N replicas' throughput to one's and the kill run's counts."""
+    texts = [q.question for q in questions]
+    figures: dict = {}
+    for count in sorted({1, replicas}):
+        running = run_replicas(index_dir, count, free_port(), *NO_LIMIT, stderr=subprocess.DEVNULL)
+        try:
+            for kind in ("gradio", "api"):
+                for key, value in _load(running, kind, texts).items():
+                    figures[f"replicas{count}_{kind}_{key}"] = value
+            if count == replicas > 1:
+                figures.update(_kill_one_under_load(running, texts))
+        finally:
+            running.stop()
+    for kind in ("gradio", "api"):
+        one = figures[f"replicas1_{kind}_requests_per_s"]
+        figures[f"replicas_ratio_{kind}_throughput"] = (
+            figures[f"replicas{replicas}_{kind}_requests_per_s"] / one
+        )
+    return figures

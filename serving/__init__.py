@@ -1,0 +1,1 @@
+"""Serving GIST Answers to many users: the JSON API and nginx in front of several app replicas."""
