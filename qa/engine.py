@@ -178,8 +178,9 @@ class QA:
             if category == ANSWER:
                 reason = self._scope_reason(understood.text, query_vector)
                 category, notice = NOT_COVERED, self.texts.notice(reason)
-            else:
+            elif category == PERSONAL_ADVICE:
                 notice = f"{notice} {self.texts.notice('not_covered_short')}"
+            # An emergency's notice stands alone: nothing else to read before calling.
             return self._record(
                 started, understood.text, category, notice, reason="not_found", evidence=evidence
             )

@@ -12,7 +12,9 @@ import re
 from functools import cache
 from urllib.parse import quote
 
+from indexer.records import HEADING_SEPARATOR
 from indexer.sources import CORPUS_DIR, load_sources
+from indexer.text import bullet_item
 from qa.records import ANSWER, EMERGENCY, Answer
 from qa.texts import load_texts
 
@@ -57,6 +59,7 @@ def is_crisis(record: Answer) -> bool:
 
 def format_text(record: Answer) -> str:
     """A readable answer for a terminal: notice, quoted answer, then numbered sources."""
+    words = ui_texts()["terminal"]
     lines = []
     if record.notice:
         lines += [record.notice, ""]
@@ -65,14 +68,16 @@ def format_text(record: Answer) -> str:
     quoted = [c for c in record.citations if c.quoted]
     related = [c for c in record.citations if not c.quoted]
     if quoted:
-        lines.append("Sources:")
+        lines.append(words["sources"])
         lines += [f"  [{c.n}] {c.section}\n      {c.link}" for c in quoted]
     if related:
-        lines.append("Related sections:")
+        lines.append(words["related"])
         lines += [f"  [{c.n}] {c.section}\n      {c.link}" for c in related]
     if record.citations:
         lines += ["", source_line()]
-    lines.append(f"(searched for: {record.query!r}; {record.latency_ms:.0f} ms)")
+    lines.append(
+        words["searched_for"].format(query=repr(record.query), ms=f"{record.latency_ms:.0f}")
+    )
     return "\n".join(lines)
 
 
@@ -83,8 +88,9 @@ def _blocks(escaped: str) -> str:
         lines = [line for line in block.split("\n") if line.strip()]
         items: list[str] = []
         for line in lines:
-            if line.startswith("- "):
-                items.append(f"<li>{line[2:]}</li>")
+            item = bullet_item(line)
+            if item is not None:
+                items.append(f"<li>{item}</li>")
                 continue
             if items:
                 blocks.append("<ul>" + "".join(items) + "</ul>")
@@ -150,13 +156,14 @@ def _sources(record: Answer) -> str:
     texts = ui_texts()
     quoted = [c for c in record.citations if c.quoted]
     links = " · ".join(
-        f"[{c.n}]&nbsp;{_link(c.link, html.escape(c.section.split(' › ')[-1]))}" for c in quoted
+        f"[{c.n}]&nbsp;{_link(c.link, html.escape(c.section.split(HEADING_SEPARATOR)[-1]))}"
+        for c in quoted
     )
     cards = []
     for citation in record.citations:
         kind = "quoted" if citation.quoted else "related"
-        title = f"[{citation.n}] " + " › ".join(
-            html.escape(part) for part in citation.section.split(" › ")
+        title = f"[{citation.n}] " + HEADING_SEPARATOR.join(
+            html.escape(part) for part in citation.section.split(HEADING_SEPARATOR)
         )
         if not citation.quoted:
             title += f' <span class="gist-tag">{html.escape(texts["related_heading"])}</span>'

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.engine import MAX_QUESTION_CHARS, QA
+from qa.engine import MAX_HISTORY, MAX_QUESTION_CHARS, QA
 from qa.feedback import DOWN, UP, FeedbackStore
 from qa.present import format_chat, format_question, link_numbers, save_link, ui_texts
 from qa.records import INPUT_ERROR
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     import gradio as gr
 
 HERE = Path(__file__).resolve().parent
-HISTORY_TURNS = 5  # earlier questions a follow-up is read with
 KEPT_TURNS = 100  # questions and answers a conversation keeps for its take-home copy
 JS = (HERE / "app.js").read_text(encoding="utf-8")
 
@@ -76,7 +75,7 @@ def build_chat(qa: QA, feedback_db: Path | None = None) -> gr.Blocks:
         question = question or ""
         if not question.strip():
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
-        record = qa.answer(question, asked[-HISTORY_TURNS:])
+        record = qa.answer(question, asked[-MAX_HISTORY:])
         if record.category == INPUT_ERROR:
             # The message stays in the box, with the reason under it; the chat is unchanged.
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), _input_note(record)
@@ -85,7 +84,7 @@ def build_chat(qa: QA, feedback_db: Path | None = None) -> gr.Blocks:
             {"role": "user", "content": format_question(question)},
             {"role": "assistant", "content": format_chat(record)},
         ]
-        asked = [*asked, question][-HISTORY_TURNS:]
+        asked = [*asked, question][-MAX_HISTORY:]
         turns = [*turns, {"question": question, "record": record.to_dict()}][-KEPT_TURNS:]
         return "", chat, asked, turns, save_link(turns, _today()), ""
 
