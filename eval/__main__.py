@@ -16,8 +16,9 @@ from tqdm import tqdm
 
 from eval.dataset import DEFAULT_QUESTIONS, QuestionFileError, load_questions, source_text
 from eval.metrics import per_page_hit3, summarise
-from eval.report import summary_table, write_report
+from eval.report import add_classifiers, classifier_table, summary_table, write_report
 from indexer.errors import GistIndexError
+from indexer.heads import HEADS_REPORT
 from indexer.store import DEFAULT_INDEX_DIR
 
 if TYPE_CHECKING:
@@ -196,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
         args.report, metrics, baselines, per_page, rows, args.questions, missing, args.answers
     )
     print(summary_table(metrics, baselines))
+    heads_file = qa.index.directory / HEADS_REPORT if qa is not None else None
+    if heads_file is not None and heads_file.exists():
+        heads = json.loads(heads_file.read_text(encoding="utf-8"))
+        add_classifiers(args.report, heads)
+        safety = {"safety": heads["safety"]} if "safety" in heads else {}
+        print("\nSafety classifier on its held-out quarter:\n" + classifier_table(safety))
     if missing:
         print(
             f"\n{len(missing)} question(s) with no answer record, graded as refused: "

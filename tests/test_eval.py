@@ -132,7 +132,12 @@ def test_cli_writes_every_report_file(built_index, tmp_path, capsys):
     for key in keys:
         assert key in data
     assert "dense-only.hit@3" in data and "bm25-only.mrr" in data
-    assert "| hit@1 |" in capsys.readouterr().out
+    # The safety classifier's own held-out figures travel with every report.
+    medical = data["classifiers_held_out"]["safety"]["classes"]["medical"]
+    assert medical["held_out_positives"] > 0 and 0 < medical["recall"] <= 1
+    assert "held-out quarter" in (report / "report.md").read_text()
+    out = capsys.readouterr().out
+    assert "| hit@1 |" in out and "| safety | self_harm |" in out
 
 
 def test_gate_fails_below_threshold(built_index, tmp_path):
