@@ -23,8 +23,8 @@ from eval.dataset import fold, load_questions
 from eval.fit_abstain import TUNING_SETS
 from indexer.sources import CORPUS_DIR
 from indexer.store import DEFAULT_INDEX_DIR, ensure_index
-from qa.compose import HAND_RANKING, RANKING_FEATURES, RANKING_FILE
 from qa.engine import QA
+from qa.ranking import HAND_RANKING, RANKING_FEATURES, RANKING_FILE
 
 FOLDS = 5
 

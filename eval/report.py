@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from eval.plots import plot_curve, write_plots
+
 SUMMARY_KEYS = (
     "hit@1", "hit@3", "hit@5", "mrr", "fact_recall", "median_answer_words", "grounding",
     "citation_precision", "refusal_rate", "false_refusal_rate", "emergencies_handled",
@@ -99,44 +101,6 @@ def curve_markdown(curve: dict) -> list[str]:
     return parts
 
 
-def plot_curve(directory: Path, curve: dict) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    xs = [p["out_of_scope_answered"] for p in curve["curve"]]
-    ys = [p["answerable_refused"] for p in curve["curve"]]
-    chosen = curve["chosen"]
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    ax.plot(xs, ys, marker=".", color="#3b6ea5", label="thresholds (cross-validated)")
-    ax.scatter(
-        [chosen["out_of_scope_answered"]],
-        [chosen["answerable_refused"]],
-        s=90,
-        color="#c0392b",
-        zorder=3,
-        label=f"chosen threshold {curve['threshold']:.2f}",
-    )
-    ax.annotate(
-        f"{curve['threshold']:.2f}",
-        (chosen["out_of_scope_answered"], chosen["answerable_refused"]),
-        textcoords="offset points",
-        xytext=(8, 8),
-    )
-    ax.set_xlabel("out-of-scope questions answered (share)")
-    ax.set_ylabel("answerable questions refused (share)")
-    ax.set_xlim(-0.02, 1.02)
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title("When to answer: the refusal curve")
-    ax.legend(loc="upper right")
-    fig.tight_layout()
-    path = directory / "refusal_curve.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
 def write_markdown(
     path: Path,
     metrics,
@@ -210,42 +174,6 @@ def write_markdown(
         parts += ["", "## Ungrounded sentences", ""]
         parts += [f"- {s}" for s in metrics["ungrounded_sentences"]]
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
-
-
-def write_plots(directory: Path, per_page: dict, latencies: list[float]) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")  # no screen here or in CI
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    pages = list(per_page["ours"])
-    names = list(per_page)
-    width = 0.8 / len(names)
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    for i, name in enumerate(names):
-        values = [per_page[name].get(p, 0.0) for p in pages]
-        ax.bar(np.arange(len(pages)) + i * width, values, width, label=name)
-    ax.set_xticks(np.arange(len(pages)) + width * (len(names) - 1) / 2, pages, rotation=20)
-    ax.set_ylabel("hit@3")
-    ax.set_ylim(0, 1.05)
-    ax.set_title("Evidence in the top 3 citations, by page")
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    page_plot = directory / "per_page_hit3.png"
-    fig.savefig(page_plot, dpi=110)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.hist(latencies, bins=30, color="#3b6ea5")
-    ax.set_xlabel("latency per question (ms, index loaded)")
-    ax.set_ylabel("questions")
-    ax.set_title("Answer latency")
-    fig.tight_layout()
-    latency_plot = directory / "latency_hist.png"
-    fig.savefig(latency_plot, dpi=110)
-    plt.close(fig)
-    return [page_plot, latency_plot]
 
 
 def write_report(

@@ -10,7 +10,8 @@ from indexer.embed import default_model, embed
 from indexer.lexical import terms, words
 from indexer.store import DEFAULT_INDEX_DIR, Index, load_index
 from qa.abstain import Evidence, load_abstain_model
-from qa.compose import SentenceTable, load_ranking, render, select
+from qa.compose import SentenceTable, render, select
+from qa.ranking import load_ranking
 from qa.read import read_message
 from qa.records import (
     ANSWER,
