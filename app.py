@@ -28,6 +28,7 @@ from indexer.store import DEFAULT_INDEX_DIR, ensure_index  # noqa: E402
 from qa.batching import BatchingEncoder  # noqa: E402
 from qa.engine import QA  # noqa: E402
 from qa.ui import build_chat, page_middleware  # noqa: E402
+from serving.steady import steady_middleware  # noqa: E402
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -81,7 +82,10 @@ def launch(demo: gr.Blocks, host: str, port: int, routes: list | None = None) ->
     import gradio as gr
 
     demo.launch(
-        app_kwargs={"routes": list(routes or []), "middleware": page_middleware()},
+        app_kwargs={
+            "routes": list(routes or []),
+            "middleware": page_middleware() + steady_middleware(demo),
+        },
         server_name=host,
         server_port=port,
         share=False,

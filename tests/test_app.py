@@ -82,3 +82,8 @@ def test_per_event_work_does_not_grow_with_past_requests(served):
     assert queue.events_recorded - queue.event_count_at_last_cache >= 300
     assert max(summaries, default=0) <= 100
     assert demo.state_session_capacity == gist_app.STATE_SESSIONS
+    # Finished plain-HTTP sessions are forgotten (serving/steady.py): Gradio's result route
+    # scans this dict on every call, so it must not grow with the requests served.
+    from serving.steady import PRUNE_EVERY
+
+    assert len(queue.pending_event_ids_session) < PRUNE_EVERY + 2 * gist_app.CONCURRENCY
