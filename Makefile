@@ -17,7 +17,7 @@ REPLICAS ?= 2
 DEV_GATE = --min-hit1 0.68 --min-hit3 0.78 --min-facts 0.65 --min-refusal 0.90 \
 	--max-false-refusal 0.06 --min-emergency 1.0 --min-grounding 1.0
 
-.PHONY: run serve test index eval bench lint browser clean axe
+.PHONY: run serve test index fit eval bench lint browser clean axe
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ serve: $(VENV)/.installed
 
 index: $(VENV)/.installed
 	$(BIN)/python -m indexer --index $(INDEX)
+
+# After a change to the corpus, the training sets, the model or answering: refit what is fitted
+# on the tuning sets, in order (the abstain decision reads the sentences the ranking chooses).
+fit: $(VENV)/.installed-dev
+	$(BIN)/python -m indexer --index $(INDEX)
+	$(BIN)/python -m eval.fit_ranking --index $(INDEX)
+	$(BIN)/python -m eval.fit_abstain --index $(INDEX)
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline);
 # the replica tests (tests/test_replicas.py) run Debian's nginx in front of the app.
