@@ -27,7 +27,8 @@ os.environ["GRADIO_ANALYTICS_CACHE_FREQUENCY"] = "100000"
 from indexer.store import DEFAULT_INDEX_DIR, ensure_index  # noqa: E402
 from qa.batching import BatchingEncoder  # noqa: E402
 from qa.engine import QA  # noqa: E402
-from qa.ui import build_chat, page_middleware  # noqa: E402
+from qa.page_meta import page_middleware  # noqa: E402
+from qa.ui import build_chat  # noqa: E402
 from serving.steady import steady_middleware  # noqa: E402
 
 if TYPE_CHECKING:
