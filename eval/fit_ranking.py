@@ -22,7 +22,7 @@ from tqdm import tqdm
 from eval.dataset import fold, load_questions
 from eval.fit_abstain import TUNING_SETS
 from indexer.sources import CORPUS_DIR
-from indexer.store import DEFAULT_INDEX_DIR, ensure_index
+from indexer.store import DEFAULT_INDEX_DIR, ensure_index, load_index
 from qa.engine import QA
 from qa.ranking import HAND_RANKING, RANKING_FEATURES, RANKING_FILE
 
@@ -94,8 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=CORPUS_DIR / RANKING_FILE)
     args = parser.parse_args(argv)
     ensure_index(args.index)
-    qa = QA.load(args.index)
-    qa.ranking = HAND_RANKING  # candidates are gathered the same way whatever was fitted before
+    # Candidates are gathered with the hand-set weights, whatever was fitted before (or on
+    # other features).
+    qa = QA(load_index(args.index), ranking=HAND_RANKING)
     groups = collect(qa)
     weights, bias = fit(groups)
     settings = {

@@ -56,7 +56,7 @@ class InvalidQuestion(ValueError):
 class QA:
     """Answers questions from one loaded index; safe to share between threads (read-only)."""
 
-    def __init__(self, index: Index, model=None):
+    def __init__(self, index: Index, model=None, ranking=None):
         self.index = index
         self.model = model if model is not None else index.question_model()
         self.texts = load_texts()
@@ -67,7 +67,8 @@ class QA:
         self.gate = SafetyGate(self.texts, heads.get("safety"))
         self.scope = heads.get("scope")
         self.abstain = load_abstain_model()
-        self.ranking = load_ranking()
+        # The fitted sentence weights; python -m eval.fit_ranking passes the hand-set ones.
+        self.ranking = ranking or load_ranking()
         # Set to a list by python -m eval.fit_ranking to receive every candidate sentence with
         # its features; None in service.
         self.collect: list | None = None
