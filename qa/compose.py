@@ -39,7 +39,6 @@ class Selection:
 
     groups: tuple[tuple[Passage, tuple[Sentence, ...]], ...]
     top_similarity: float
-    covered: int  # how many of the question's key-term groups the quoted text covers
     coverage: float = 0.0  # the same, weighted by how rare each group's words are
 
 
@@ -86,11 +85,6 @@ class SentenceTable:
 
     def list_items(self, list_id: int) -> list[Sentence]:
         return self.by_list.get(list_id, [])
-
-
-def covered_groups(groups, covered_terms: frozenset[str]) -> int:
-    """How many of the question's key-term groups the given stems cover."""
-    return sum(1 for g in groups if g & covered_terms)
 
 
 def select(
@@ -164,7 +158,7 @@ def select(
         scores = features @ ranking.weights + ranking.bias
         scored = [(float(x), s, p) for x, (s, p) in zip(scores, scored, strict=True)]
     if not scored:
-        return Selection((), 0.0, 0, 0.0)
+        return Selection((), 0.0, 0.0)
     scored.sort(key=lambda row: -row[0])
     best = scored[0][0]
     chosen: dict[int, Sentence] = {}
@@ -219,7 +213,7 @@ def select(
         (passage, tuple(sorted(sentences, key=lambda s: s.position)))
         for passage, sentences in groups.values()
     )
-    return Selection(ordered, top_similarity, covered_groups(key_terms, support), coverage)
+    return Selection(ordered, top_similarity, coverage)
 
 
 def complete(table: SentenceTable, chosen: dict, owner: dict, dense, top: float, words: int):

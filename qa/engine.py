@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from indexer.embed import default_model, embed
@@ -34,6 +35,9 @@ MAX_HISTORY = 20  # earlier questions looked at; only the last few can name the 
 LEXICAL_SCALE = 3.0  # log(1 + BM25) is about 0-3 on this corpus
 IN_SCOPE = "in_scope"  # the scope classifier class for what the pages cover
 NOTICES = {MEDICAL: "emergency", SELF_HARM: "crisis"}
+# Below this share of common English (or corpus) words, a message is taken to be in
+# another language.
+READABLE = 0.5
 # The scope classifier's kinds of out-of-scope question, and the notice that explains each.
 SCOPE_NOTICES = {
     "other_cancer": "other_cancer",
@@ -94,7 +98,24 @@ class QA:
 
     def answer(self, question: str, history: list[str] | None = None) -> Answer:
         """Answer one question (with earlier questions of the conversation, if any)."""
-        return self._answer(question, history, look_back=LOOK_BACK)
+        record = self._answer(question, history, look_back=LOOK_BACK)
+        if record.category in (ANSWER, PERSONAL_ADVICE, NOT_COVERED) and self._foreign(question):
+            # Written in another language: English quotes matched through mangled words are no
+            # answer; whatever it asks, say where help is. An emergency keeps its notice.
+            return replace(
+                record,
+                answer="",
+                citations=(),
+                sentences=(),
+                abstained=True,
+                category=NOT_COVERED,
+                reason="other_language",
+                notice=self.texts.notice("other_language"),
+            )
+        return record
+
+    def _foreign(self, question: str) -> bool:
+        return self.understander.speller.known_share(clean(question)) < READABLE
 
     def _introduced(self, history: list[str], look_back: int) -> tuple[str, ...]:
         """What the answer to the last question brought up: that answer is worked out again
@@ -116,6 +137,10 @@ class QA:
         if not text:
             return self._record(started, "", INPUT_ERROR, self.texts.notice("empty"))
         if len(text) > MAX_QUESTION_CHARS or len(question) > MAX_QUESTION_CHARS * 4:
+            # Too long to answer well, but never too long to be read for an emergency.
+            kind = self._emergency_in(text[:MAX_QUESTION_CHARS])
+            if kind:
+                return self._record(started, "", EMERGENCY, self.texts.notice(NOTICES[kind]))
             notice = self.texts.notice("too_long", max_chars=MAX_QUESTION_CHARS)
             return self._record(started, "", INPUT_ERROR, notice, reason="too_long")
         history = [h for h in (history or [])[-MAX_HISTORY:] if isinstance(h, str)]
@@ -141,7 +166,7 @@ class QA:
             texts.append(reading.message)
         vectors = embed(self.model, texts)
         query_vector = vectors[0]
-        verdict = self.gate.check(texts, vectors)
+        verdict = self.gate.check(text.lower(), texts, vectors)
         if verdict.emergency:
             category, notice = EMERGENCY, self.texts.notice(NOTICES[verdict.emergency])
         elif verdict.personal_advice:
@@ -172,7 +197,8 @@ class QA:
             + ((understood.next_drugs,) if understood.next_drugs else ()),
             understood.next_drugs,
             ranking=self.ranking,
-            collect=self.collect,
+            # Only the question asked, not the earlier one re-answered for "that one too?".
+            collect=self.collect if look_back == LOOK_BACK else None,
         )
         evidence = self._evidence(understood, selection, passages, query_vector)
         covered = bool(selection.groups) and self.abstain.answers(evidence)
@@ -198,6 +224,15 @@ class QA:
             sentences=tuple(s.text for _, ss in selection.groups for s in ss),
             evidence=evidence,
         )
+
+    def _emergency_in(self, text: str) -> str:
+        """The kind of emergency a text shows, if any (patterns and classifier)."""
+        lowered = text.lower()
+        vectors = embed(self.model, [lowered])
+        kind, _ = self.gate.emergency(
+            lowered, [lowered], self.gate.probabilities([lowered], vectors)
+        )
+        return kind
 
     def _scope_reason(self, text: str, query_vector) -> str:
         """The notice for an abstention: the kind of question the scope classifier sees."""

@@ -24,7 +24,6 @@ ASKING_INSIDE = re.compile(
     re.IGNORECASE,
 )
 MIN_CONTENT = 2  # topical words a question part needs before it is searched alone
-WORD = re.compile(r"[a-z']+")
 
 
 @dataclass(frozen=True)

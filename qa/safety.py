@@ -53,27 +53,32 @@ class SafetyGate:
         }
         self.head = head
 
-    def emergency(self, texts: list[str], vectors: np.ndarray) -> tuple[str, bool]:
-        """(kind of emergency or "", whether it came close). `texts` are the question part and
-        the whole message, `vectors` their embeddings."""
-        message = texts[-1]
+    def probabilities(self, texts: list[str], vectors: np.ndarray) -> np.ndarray | None:
+        """The safety classifier's class probabilities, one row per text (computed once)."""
+        return None if self.head is None else self.head.probabilities(vectors, texts)
+
+    def emergency(self, typed: str, texts: list[str], probs) -> tuple[str, bool]:
+        """(kind of emergency or "", whether it came close). The unambiguous patterns read
+        what was typed (`typed`, before spelling or follow-up resolution rewrote it) and the
+        texts; the classifier's probabilities cover the question part and the whole message."""
         for kind in (SELF_HARM, MEDICAL):
-            if self.patterns[kind].search(message):
+            if any(self.patterns[kind].search(text) for text in (typed, *texts)):
                 return kind, False
-        if self.head is None:
+        if probs is None:
             return "", False
-        strongest = self.head.strongest(vectors, texts)
+        strongest = dict(zip(self.head.classes, probs.max(axis=0).tolist(), strict=True))
         for kind in (SELF_HARM, MEDICAL):
             if self.head.flagged(kind, strongest[kind]):
                 return kind, False
         return "", strongest[MEDICAL] >= NEAR_MISS
 
-    def decision(self, focus: str, vector: np.ndarray) -> bool:
+    def decision(self, focus: str, probs) -> bool:
+        """Asks to decide for someone: a pattern, or the classifier on the question part."""
         if self.personal.search(focus):
             return True
-        if self.head is None or DECISION not in self.head.classes:
+        if probs is None or DECISION not in self.head.classes:
             return False
-        return self.head.flagged(DECISION, self.head.strongest(vector, [focus])[DECISION])
+        return self.head.flagged(DECISION, float(probs[0, self.head.classes.index(DECISION)]))
 
     def out_of_scope(self, focus: str) -> str:
         """The first category whose pattern the question part matches and whose exceptions
@@ -85,16 +90,18 @@ class SafetyGate:
                 return reason
         return ""
 
-    def check(self, texts: list[str], vectors: np.ndarray) -> Verdict:
-        """`texts`: the question part, then (for a message of several sentences) the whole
-        message, cleaned and lower-cased; `vectors`: their embeddings."""
+    def check(self, typed: str, texts: list[str], vectors: np.ndarray) -> Verdict:
+        """`typed`: the cleaned, lower-cased message as typed; `texts`: the question part,
+        then (for a message of several sentences) the whole message, as read; `vectors`:
+        their embeddings."""
         focus = texts[0]
-        kind, near = self.emergency(texts, vectors)
+        probs = self.probabilities(texts, vectors)
+        kind, near = self.emergency(typed, texts, probs)
         # An emergency's notice comes first, but what the message asks is still read: an
         # out-of-scope question or a request to decide gets no answer after the notice.
         return Verdict(
             kind,
-            self.decision(focus, vectors[:1]),
+            self.decision(focus, probs),
             self.out_of_scope(focus),
             near and not kind,
         )

@@ -97,15 +97,18 @@ class Understander:
         self.drugs = {b: g for g, brands in lexicon["drugs"].items() for b in [g, *brands]}
         self.subject_stems = frozenset(stem(w) for w in lexicon.get("subjects", []))
         self.sequence = [tuple(step) for step in lexicon.get("drug_sequence", [])]
+        self.step = {drug: n for n, names in enumerate(self.sequence) for drug in names}
         self.intents = [
             (re.compile(pattern), words_) for pattern, words_ in lexicon.get("intents", {}).items()
         ]
 
     def fix_typos(self, text: str) -> str:
-        """British spellings to the source's American ones, then misspellings to the closest
-        known word (SymSpell over the corpus vocabulary and common English)."""
-        text = self.speller.correct(text)
-        return re.sub(r"[a-z][a-z'-]+", lambda m: self.variants.get(m.group(0), m.group(0)), text)
+        """British spellings and apostrophe-less contractions ("dont", "isnt") to the forms the
+        source and the patterns use, then misspellings to the closest known word (SymSpell
+        over the corpus vocabulary and common English). The variants come first: SymSpell
+        alone turned "isnt" into "int" and "doesnt" into "doesn"."""
+        text = re.sub(r"[a-z][a-z'-]+", lambda m: self.variants.get(m.group(0), m.group(0)), text)
+        return self.speller.correct(text)
 
     def content_count(self, text: str) -> int:
         """How many of a text's topical words the corpus or the lexicon knows."""
@@ -152,8 +155,7 @@ class Understander:
             said = [t for t in said if t in self.drugs]
             # An answer may name several later drugs; "the next one" is the nearest step of
             # the source's sequence, whatever order the quoted sentences came in.
-            step = {drug: n for n, names in enumerate(self.sequence) for drug in names}
-            said.sort(key=lambda drug: step.get(drug, len(step)))
+            said.sort(key=lambda drug: self.step.get(drug, len(self.step)))
         return tuple(said)
 
     def subject_groups(self, key_terms) -> tuple[frozenset[str], ...]:
@@ -199,7 +201,8 @@ class Understander:
     def understand(
         self, question: str, history: list[str] | None = None, introduced: tuple[str, ...] = ()
     ) -> Understood:
-        text = self.fix_typos(clean(question).lower())
+        # The engine passes the question part already cleaned, lower-cased and spelled.
+        text = question
         text = self.resolve(text, list(history or []), introduced)
         key_terms, unknown = self.key_terms(text)
         context = tuple(

@@ -125,3 +125,44 @@ def test_a_request_to_decide_is_declined_with_the_general_facts(qa):
     record = qa.answer("Should I stop taking my imatinib because of the diarrhea?")
     assert record.category == "personal_advice" and record.abstained
     assert "care team" in record.notice
+
+
+def test_contractions_typed_without_apostrophes_keep_their_meaning(qa):
+    assert qa.understander.fix_typos("she isnt breathing") == "she isn't breathing"
+    assert qa.answer("she isnt breathing").category == "emergency"
+    # "doesnt work" still reads as a drug that stopped working: the answer is the next step.
+    record = qa.answer("what if imatinib doesnt work anymore?")
+    assert "sunitinib" in record.answer.lower()
+
+
+def test_the_patterns_read_what_was_typed_not_the_resolved_follow_up(qa):
+    record = qa.answer("i want to end it all too", ["what if imatinib stops working?"])
+    assert record.category == "emergency" and "988" in record.notice
+
+
+def test_a_message_too_long_to_answer_is_still_read_for_an_emergency(qa):
+    message = "I took all my pills and I want to die. " + "I am so tired of all of it. " * 40
+    record = qa.answer(message)
+    assert record.category == "emergency" and "988" in record.notice
+    calm = qa.answer("what is imatinib? " * 80)
+    assert calm.category == "input_error"
+
+
+def test_a_message_in_another_language_is_told_where_help_is(qa):
+    for message in ("我想自杀", "quiero saber sobre la cirugía y los efectos"):
+        record = qa.answer(message)
+        if record.category != "emergency":
+            assert "911" in record.notice and "988" in record.notice
+
+
+def test_sentence_splitting_is_safe_across_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from indexer.text import split_sentences
+
+    texts = [f"My mom has GIST number {n}. She is on imatinib. What now? Dr. Lee said so."
+             for n in range(300)]  # fmt: skip
+    alone = [split_sentences(t) for t in texts]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        together = list(pool.map(split_sentences, texts))
+    assert together == alone
