@@ -17,6 +17,7 @@ from qa.retrieve import Passage
 
 MAX_WORDS = 90
 MAX_SENTENCES = 4
+SCORE_GAP = 0.12  # a sentence this much below the best is not quoted
 CANDIDATE_PASSAGES = 5
 CONTEXT_WEIGHT = 0.5
 RANK_BONUS = 0.08
@@ -165,7 +166,7 @@ def select(
     owner: dict[int, Passage] = {}
     words = 0
     for score, sentence, passage in scored:
-        if len(chosen) >= MAX_SENTENCES or (chosen and score < best - 0.12):
+        if len(chosen) >= MAX_SENTENCES or (chosen and score < best - SCORE_GAP):
             break
         if any(s.text == sentence.text for s in chosen.values()):
             continue
