@@ -72,8 +72,11 @@ class Head:
 
     def strongest(self, vectors: np.ndarray, texts: list[str]) -> dict[str, float]:
         """Each class's highest probability over the texts (a message and its question)."""
-        best = self.probabilities(vectors, texts).max(axis=0)
-        return dict(zip(self.classes, best.tolist(), strict=True))
+        return self.strongest_of(self.probabilities(vectors, texts))
+
+    def strongest_of(self, probabilities: np.ndarray) -> dict[str, float]:
+        """The same, from probabilities already computed (one row per text)."""
+        return dict(zip(self.classes, probabilities.max(axis=0).tolist(), strict=True))
 
     def flagged(self, label: str, probability: float) -> bool:
         """Past the threshold chosen for this class on the held-out split."""

@@ -200,11 +200,13 @@ class QA:
             # Only the question asked, not the earlier one re-answered for "that one too?".
             collect=self.collect if look_back == LOOK_BACK else None,
         )
-        evidence = self._evidence(understood, selection, passages, query_vector)
+        # The scope classifier, read once: a feature of the decision, and the notice's reason.
+        scope = self.scope.strongest(query_vector, [understood.text]) if self.scope else None
+        evidence = self._evidence(understood, selection, passages, scope)
         covered = bool(selection.groups) and self.abstain.answers(evidence)
         if not covered:
             if category == ANSWER:
-                reason = self._scope_reason(understood.text, query_vector)
+                reason = self._scope_reason(scope)
                 category, notice = NOT_COVERED, self.texts.notice(reason)
             elif category == PERSONAL_ADVICE:
                 notice = f"{notice} {self.texts.notice('not_covered_short')}"
@@ -234,23 +236,19 @@ class QA:
         )
         return kind
 
-    def _scope_reason(self, text: str, query_vector) -> str:
+    @staticmethod
+    def _scope_reason(scope: dict[str, float] | None) -> str:
         """The notice for an abstention: the kind of question the scope classifier sees."""
-        if self.scope is None:
+        if scope is None:
             return "not_covered"
-        strongest = self.scope.strongest(query_vector, [text])
-        kind = max(strongest, key=strongest.get)
-        return SCOPE_NOTICES.get(kind, "not_covered")
+        return SCOPE_NOTICES.get(max(scope, key=scope.get), "not_covered")
 
-    def _evidence(self, understood, selection, passages, query_vector) -> Evidence:
+    def _evidence(self, understood, selection, passages, scope) -> Evidence:
         """What retrieval found, as the features the abstain decision is fitted on."""
         known = len(understood.key_terms)
         content = known + len(understood.unknown_terms)
         by_lexical = sorted(passages, key=lambda p: -p.lexical)[:3]
         best_dense = max(passages, key=lambda p: p.dense)
-        in_scope = 1.0
-        if self.scope is not None:
-            in_scope = self.scope.strongest(query_vector, [understood.text])[IN_SCOPE]
         return Evidence(
             sentence_similarity=selection.top_similarity,
             passage_similarity=best_dense.dense,
@@ -258,7 +256,7 @@ class QA:
             known_share=known / content if content else 0.0,
             lexical=math.log1p(max(p.lexical for p in passages)) / LEXICAL_SCALE,
             agreement=float(best_dense.lexical > 0 and best_dense in by_lexical),
-            in_scope=in_scope,
+            in_scope=1.0 if scope is None else scope[IN_SCOPE],
         )
 
     def _citations(self, selection, passages) -> list[Citation]:

@@ -66,7 +66,7 @@ class SafetyGate:
                 return kind, False
         if probs is None:
             return "", False
-        strongest = dict(zip(self.head.classes, probs.max(axis=0).tolist(), strict=True))
+        strongest = self.head.strongest_of(probs)
         for kind in (SELF_HARM, MEDICAL):
             if self.head.flagged(kind, strongest[kind]):
                 return kind, False

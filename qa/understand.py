@@ -89,8 +89,12 @@ class Understander:
         )
         # Misspellings are corrected towards the corpus's words and the lexicon's (drug names,
         # lay words), then towards common English.
+        # (The variants' targets, not their keys: a misspelling must never be "corrected" to
+        # "tumour" or "dont", which the variants then no longer see.)
         self.speller = Speller(
-            corpus_words | {w for phrase in expansions for w in phrase.split()} | set(self.variants)
+            corpus_words
+            | {w for phrase in expansions for w in phrase.split()}
+            | set(self.variants.values())
         )
         self.topics = frozenset(stem(w) for w in lexicon.get("topics", []))
         # Brand names count as the generic drug: "that one" after Gleevec is not imatinib.
