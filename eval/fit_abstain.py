@@ -19,13 +19,19 @@ from tqdm import tqdm
 
 from eval.dataset import load_questions
 from indexer.sources import CORPUS_DIR
-from indexer.store import DEFAULT_INDEX_DIR, ensure_index
-from qa.abstain import SETTINGS_FILE, Evidence
+from indexer.store import DEFAULT_INDEX_DIR, ensure_index, load_index
+from qa.abstain import ANSWER_ALL, SETTINGS_FILE, Evidence
 from qa.engine import QA
 
 EVAL_DIR = Path(__file__).resolve().parent
 TUNING_SETS = tuple(
-    EVAL_DIR / name for name in ("questions.jsonl", "dev_realistic.jsonl", "dev_extra.jsonl")
+    EVAL_DIR / name
+    for name in (
+        "questions.jsonl",
+        "dev_realistic.jsonl",
+        "dev_extra.jsonl",
+        "dev_extra2.jsonl",
+    )
 )
 # The operating point: refuse at most this share of answerable questions (cross-validated),
 # and within that, answer as few out-of-scope ones as possible.
@@ -94,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=CORPUS_DIR / SETTINGS_FILE)
     args = parser.parse_args(argv)
     ensure_index(args.index)
-    qa = QA.load(args.index)
+    qa = QA(load_index(args.index), abstain=ANSWER_ALL)
     features, labels = collect(qa, tuning_examples())
     weights, points = fit(features, labels)
     chosen = choose(points)

@@ -23,6 +23,7 @@ from eval.dataset import fold, load_questions
 from eval.fit_abstain import TUNING_SETS
 from indexer.sources import CORPUS_DIR
 from indexer.store import DEFAULT_INDEX_DIR, ensure_index, load_index
+from qa.abstain import ANSWER_ALL
 from qa.engine import QA
 from qa.ranking import HAND_RANKING, RANKING_FEATURES, RANKING_FILE
 
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     ensure_index(args.index)
     # Candidates are gathered with the hand-set weights, whatever was fitted before (or on
     # other features).
-    qa = QA(load_index(args.index), ranking=HAND_RANKING)
+    qa = QA(load_index(args.index), ranking=HAND_RANKING, abstain=ANSWER_ALL)
     groups = collect(qa)
     weights, bias = fit(groups)
     settings = {

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.bank import BANK_FILE, BANK_SENTENCES, BANK_VECTORS, load_bank_questions, locate
 from indexer.embed import default_model, embed, load_model
 from indexer.heads import HEADS_FILE, HEADS_REPORT, HEADS_VOCABULARY
 from indexer.lexical import LexicalIndex
@@ -113,9 +114,18 @@ def build_index(
     texts = [chunk_context(c) for c in chunks]
     texts += [sentence_context(by_id[s.chunk_id], s) for s in sentences]
     texts += [sentence_window(by_id[s.chunk_id], s, of_chunk[s.chunk_id]) for s in sentences]
+    # The question bank: each question that a sentence of this corpus answers is kept with
+    # that sentence's id; a phrase no sentence holds any more is dropped and counted.
+    bank = load_bank_questions(corpus_dir / "training" / BANK_FILE)
+    located = locate(bank, sentences)
+    bank_questions = [q.question for q, at in zip(bank, located, strict=True) if at is not None]
+    bank_sentences = np.array([at for at in located if at is not None], dtype=np.int32)
+    texts += bank_questions
     vectors = embed(model, texts, progress=progress)
     chunk_vectors = vectors[: len(chunks)]
-    sentence_vectors, window_vectors = np.split(vectors[len(chunks) :], 2)
+    passage_vectors = vectors[len(chunks) : len(vectors) - len(bank_questions)]
+    sentence_vectors, window_vectors = np.split(passage_vectors, 2)
+    bank_vectors = vectors[len(vectors) - len(bank_questions) :]
     # Exact inner-product search over L2-normalised vectors is cosine similarity; with a few
     # dozen chunks a flat index is exact and still far faster than embedding the question.
     chunk_index = faiss.IndexFlatIP(chunk_vectors.shape[1])
@@ -130,10 +140,12 @@ def build_index(
         faiss.write_index(chunk_index, str(tmp / CHUNK_VECTORS))
         np.save(tmp / SENTENCE_VECTORS, sentence_vectors)
         np.save(tmp / WINDOW_VECTORS, window_vectors)
+        np.save(tmp / BANK_VECTORS, bank_vectors)
+        np.save(tmp / BANK_SENTENCES, bank_sentences)
         LexicalIndex.build([c.text for c in chunks]).save(tmp / BM25_DIR)
         heads_report = build_heads(model, corpus_dir, tmp)
         files = [CHUNKS, SENTENCES, CHUNK_VECTORS, SENTENCE_VECTORS, WINDOW_VECTORS, BM25_DIR]
-        files += [HEADS_FILE, HEADS_VOCABULARY, HEADS_REPORT]
+        files += [HEADS_FILE, HEADS_VOCABULARY, HEADS_REPORT, BANK_VECTORS, BANK_SENTENCES]
         if export(model_name, tmp / QUERY_ENCODER_DIR):
             files.append(QUERY_ENCODER_DIR)
         manifest = {
@@ -147,6 +159,8 @@ def build_index(
                 "sections": sum(len(p.sections) for p in pages),
                 "chunks": len(chunks),
                 "sentences": len(sentences),
+                "bank_questions": len(bank_questions),
+                "bank_unmatched": len(bank) - len(bank_questions),
             },
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.perf_counter() - started, 2),

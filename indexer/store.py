@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.bank import BANK_SENTENCES, BANK_VECTORS, Bank
 from indexer.embed import default_model, load_query_model
 from indexer.errors import IndexCorrupt, IndexMissing, IndexStale, rebuild_command
 from indexer.heads import load_heads
@@ -21,7 +22,7 @@ from indexer.records import Chunk, Sentence
 from indexer.sources import CORPUS_DIR, Sources, corpus_hash, load_sources
 
 DEFAULT_INDEX_DIR = Path("index")
-FORMAT_VERSION = 6  # bump when parsing, chunking, tokenising or embedding text changes
+FORMAT_VERSION = 7  # bump when parsing, chunking, tokenising or embedding text changes
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 SENTENCES = "sentences.jsonl"
@@ -46,6 +47,7 @@ class Index:
     lexical: LexicalIndex
     query_encoder: object | None = None  # OnnxEncoder when the build exported the model
     heads: dict | None = None  # name -> indexer.heads.Head, fitted on corpus/training/
+    bank: Bank | None = None  # questions the sentences answer (indexer/bank.py)
 
     @property
     def model_name(self) -> str:
@@ -126,6 +128,7 @@ def _load_files(index_dir: Path, manifest: dict, fix: str) -> Index:
         window_vectors = np.load(index_dir / WINDOW_VECTORS)
         lexical = LexicalIndex.load(index_dir / BM25_DIR)
         heads = load_heads(index_dir)
+        bank = Bank(np.load(index_dir / BANK_VECTORS), np.load(index_dir / BANK_SENTENCES))
         query_encoder = None
         if QUERY_ENCODER_DIR in manifest.get("files", {}):
             from indexer.onnx_encoder import OnnxEncoder
@@ -135,6 +138,8 @@ def _load_files(index_dir: Path, manifest: dict, fix: str) -> Index:
         raise IndexCorrupt(f"{index_dir}/ cannot be read ({error}).", fix) from error
     if chunk_index.ntotal != len(chunks) or not (
         len(sentences) == len(sentence_vectors) == len(window_vectors)
+        and len(bank.vectors) == len(bank.sentences)
+        and (not len(bank.sentences) or int(bank.sentences.max()) < len(sentences))
     ):
         raise IndexCorrupt(f"{index_dir}/ has mismatched parts.", fix)
     return Index(
@@ -148,6 +153,7 @@ def _load_files(index_dir: Path, manifest: dict, fix: str) -> Index:
         lexical,
         query_encoder,
         heads,
+        bank,
     )
 
 

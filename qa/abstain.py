@@ -28,6 +28,7 @@ class Evidence:
     lexical: float  # best BM25 score, squashed: log(1 + score) / 3
     agreement: float  # 1 when the best dense passage is among BM25's best three
     in_scope: float  # the scope classifier's probability that the pages cover this kind
+    bank: float  # cosine of the closest question the pages are known to answer (question bank)
 
     def vector(self) -> list[float]:
         return list(astuple(self))
@@ -51,6 +52,11 @@ class AbstainModel:
 
     def answers(self, evidence: Evidence) -> bool:
         return self.probability(evidence) >= self.threshold
+
+
+# What the fitting commands answer with: they read the evidence, and must run before (or
+# without) a fitted decision, e.g. after a feature is added.
+ANSWER_ALL = AbstainModel((0.0,) * len(fields(Evidence)), 0.0, 0.0)
 
 
 def load_abstain_model(corpus_dir: Path = CORPUS_DIR) -> AbstainModel:

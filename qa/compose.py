@@ -41,6 +41,7 @@ class Selection:
     groups: tuple[tuple[Passage, tuple[Sentence, ...]], ...]
     top_similarity: float
     coverage: float = 0.0  # the same, weighted by how rare each group's words are
+    bank_similarity: float = 0.0  # the closest question-bank question to this one (cosine)
 
 
 class SentenceTable:
@@ -60,6 +61,18 @@ class SentenceTable:
         self.covers = [self.terms[s.id] | self.heading_terms[s.chunk_id] for s in index.sentences]
         self.is_pointer = np.array([bool(POINTER.search(s.text)) for s in index.sentences])
         self.chunk_of = np.array([s.chunk_id for s in index.sentences])
+        self.chunk_count = len(index.chunks)
+        # A list is read as one unit (lead-in and bullets): the sentences of each list, which
+        # share their bank scores, as (sentence ids, list number) pairs.
+        in_list = [
+            (s.id, s.list_id if s.list_id is not None else s.introduces_list)
+            for s in index.sentences
+            if s.list_id is not None or s.introduces_list is not None
+        ]
+        self.list_members = np.array([i for i, _ in in_list], dtype=np.int64)
+        lists = sorted({n for _, n in in_list})
+        self.list_of_member = np.array([lists.index(n) for _, n in in_list], dtype=np.int64)
+        self.list_count = len(lists)
         # Inverse sentence frequency: a rare shared word says more than a common one.
         counts: dict[str, int] = {}
         for sentence_terms in self.terms:
@@ -109,6 +122,18 @@ def select(
     # Each sentence is embedded alone and with what it leans on ("It targets KIT..." after
     # "This drug..."); it is as close to the question as the closer of the two.
     dense = np.maximum(index.sentence_vectors @ query_vector, index.window_vectors @ query_vector)
+    # How close the question is to the questions each sentence is known to answer (written in
+    # people's words), and the best of those per passage.
+    if index.bank is not None:
+        bank = index.bank.sentence_scores(query_vector, len(dense))
+    else:
+        bank = np.zeros_like(dense)
+    # A bullet too short to be asked about alone ("Hair loss") answers what its list answers.
+    by_list = np.zeros(table.list_count, dtype=np.float32)
+    np.maximum.at(by_list, table.list_of_member, bank[table.list_members])
+    bank[table.list_members] = by_list[table.list_of_member]
+    bank_passage = np.zeros(table.chunk_count, dtype=np.float32)
+    np.maximum.at(bank_passage, table.chunk_of, bank)
     # The best passages by fused rank, plus those holding the sentences closest to the question:
     # one exact sentence can sit in a passage that the passage-level scores rank low.
     boost = np.zeros_like(dense)
@@ -117,6 +142,7 @@ def select(
     by_sentence = {
         int(table.chunk_of[i]) for i in np.argsort(-(dense + boost))[:CANDIDATE_PASSAGES]
     }
+    by_sentence |= {int(table.chunk_of[i]) for i in np.argsort(-bank)[:CANDIDATE_PASSAGES]}
     candidates = [
         p
         for rank, p in enumerate(passages)
@@ -149,6 +175,7 @@ def select(
                     float(sentence.introduces_list is not None and not wants_list),
                     math.log1p(passage.lexical) / 3,
                     float(sentence.list_id is not None),
+                    float(bank_passage[passage.chunk.id]),
                 )
             )
             scored.append((sentence, passage))
@@ -158,8 +185,9 @@ def select(
             collect.extend(zip(scored, features, strict=True))
         scores = features @ ranking.weights + ranking.bias
         scored = [(float(x), s, p) for x, (s, p) in zip(scores, scored, strict=True)]
+    bank_similarity = float(bank.max()) if len(bank) else 0.0
     if not scored:
-        return Selection((), 0.0, 0.0)
+        return Selection((), 0.0, 0.0, bank_similarity)
     scored.sort(key=lambda row: -row[0])
     best = scored[0][0]
     chosen: dict[int, Sentence] = {}
@@ -214,7 +242,7 @@ def select(
         (passage, tuple(sorted(sentences, key=lambda s: s.position)))
         for passage, sentences in groups.values()
     )
-    return Selection(ordered, top_similarity, coverage)
+    return Selection(ordered, top_similarity, coverage, bank_similarity)
 
 
 def complete(table: SentenceTable, chosen: dict, owner: dict, dense, top: float, words: int):

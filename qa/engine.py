@@ -10,7 +10,7 @@ from pathlib import Path
 from indexer.embed import default_model, embed
 from indexer.lexical import terms, words
 from indexer.store import DEFAULT_INDEX_DIR, Index, load_index
-from qa.abstain import Evidence, load_abstain_model
+from qa.abstain import AbstainModel, Evidence, load_abstain_model
 from qa.compose import SentenceTable, render, select
 from qa.ranking import load_ranking
 from qa.read import read_message
@@ -60,7 +60,7 @@ class InvalidQuestion(ValueError):
 class QA:
     """Answers questions from one loaded index; safe to share between threads (read-only)."""
 
-    def __init__(self, index: Index, model=None, ranking=None):
+    def __init__(self, index: Index, model=None, ranking=None, abstain: AbstainModel | None = None):
         self.index = index
         self.model = model if model is not None else index.question_model()
         self.texts = load_texts()
@@ -70,7 +70,7 @@ class QA:
         heads = index.heads or {}
         self.gate = SafetyGate(self.texts, heads.get("safety"))
         self.scope = heads.get("scope")
-        self.abstain = load_abstain_model()
+        self.abstain = abstain or load_abstain_model()
         # The fitted sentence weights; python -m eval.fit_ranking passes the hand-set ones.
         self.ranking = ranking or load_ranking()
         # Set to a list by python -m eval.fit_ranking to receive every candidate sentence with
@@ -257,6 +257,7 @@ class QA:
             lexical=math.log1p(max(p.lexical for p in passages)) / LEXICAL_SCALE,
             agreement=float(best_dense.lexical > 0 and best_dense in by_lexical),
             in_scope=1.0 if scope is None else scope[IN_SCOPE],
+            bank=selection.bank_similarity,
         )
 
     def _citations(self, selection, passages) -> list[Citation]:

@@ -1,4 +1,4 @@
-"""How candidate sentences are weighed: nine features, weights fitted by python -m
+"""How candidate sentences are weighed: ten features, weights fitted by python -m
 eval.fit_ranking (corpus/ranking.json), the hand-set ones until then."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ RANKING_FEATURES = (
     "bare_lead_in",  # a list's lead-in when no list was asked for
     "passage_lexical",  # the passage's BM25 score, log(1 + x) / 3
     "bullet",  # an item of a list
+    "bank_passage",  # cosine of the closest question-bank question the passage answers
 )
 
 
@@ -34,7 +35,7 @@ class Ranking:
 
 
 # The weights set by hand before they were fitted (python -m eval.fit_ranking).
-HAND_RANKING = Ranking(np.array([1.0, 0.7, 1.0, 0.5, 0.2, -0.3, -0.1, 0.0, 0.0], np.float32))
+HAND_RANKING = Ranking(np.array([1.0, 0.7, 1.0, 0.5, 0.2, -0.3, -0.1, 0.0, 0.0, 0.0], np.float32))
 
 
 def load_ranking(corpus_dir: Path = CORPUS_DIR) -> Ranking:

@@ -62,3 +62,29 @@ def test_the_check_catches_a_copied_phrase():
     question = json.loads((ROOT / "eval" / "dev_realistic.jsonl").read_text().splitlines()[0])
     copied = " ".join(WORD.findall(question["question"].lower())[:4])
     assert trigrams(copied) & spans
+
+
+def _spans(text: str, n: int) -> set[tuple[str, ...]]:
+    words = WORD.findall(text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def test_no_bank_question_copies_an_eval_question():
+    """The question bank (corpus/training/bank.jsonl) was written from the pages alone; a short
+    look-up can still come out word for word like an eval question, and is then left out, so
+    the held-out figures do not credit the bank with a question it already holds. Seven words in
+    a row in common count as the same question."""
+    questions = [
+        json.loads(line)["question"]
+        for path in EVAL_FILES
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    whole = {" ".join(WORD.findall(q.lower())) for q in questions}
+    seven = set().union(*(_spans(q, 7) for q in questions))
+    bank = ROOT / "corpus" / "training" / "bank.jsonl"
+    rows = [json.loads(line)["question"] for line in bank.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) > 500 and len(whole) > 500  # both files were read
+    same = [q for q in rows if " ".join(WORD.findall(q.lower())) in whole]
+    assert same == []
+    shared = [q for q in rows if _spans(q, 7) & seven]
+    assert shared == []
