@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         heads = json.loads(heads_file.read_text(encoding="utf-8"))
         add_classifiers(args.report, heads)
         safety = {"safety": heads["safety"]} if "safety" in heads else {}
-        print("\nSafety classifier on its held-out quarter:\n" + classifier_table(safety))
+        print("\nSafety classifier, out-of-fold (4 folds):\n" + classifier_table(safety))
     if missing:
         print(
             f"\n{len(missing)} question(s) with no answer record, graded as refused: "

@@ -223,13 +223,13 @@ def write_report(
 
 def classifier_table(heads: dict) -> str:
     """The message classifiers' held-out figures (index/heads.json): the team's own split."""
-    lines = ["| classifier | class | threshold | held-out positives | recall | precision |",
+    lines = ["| classifier | class | threshold | positives | out-of-fold recall | precision |",
              "|---|---|---|---|---|---|"]  # fmt: skip
     for head, report in heads.items():
         for label, figures in report["classes"].items():
             lines.append(
                 f"| {head} | {label} | {figures['threshold']:.3f} | "
-                f"{figures['held_out_positives']} | {figures['recall']:.3f} | "
+                f"{figures['positives']} | {figures['recall']:.3f} | "
                 f"{figures['precision']:.3f} |"
             )
     return "\n".join(lines)
@@ -243,7 +243,9 @@ def add_classifiers(directory: Path, heads: dict) -> None:
     report_json.write_text(json.dumps(flat, indent=2), encoding="utf-8")
     with (directory / "report.md").open("a", encoding="utf-8") as out:
         out.write(
-            "\n## Safety and scope classifiers: the team's held-out quarter\n\n"
-            "Fitted at index build on corpus/training/; each threshold chosen on a stable "
-            "held-out quarter (recall first for emergencies).\n\n" + classifier_table(heads) + "\n"
+            "\n## Safety and scope classifiers: the team's sets, out-of-fold\n\n"
+            "Fitted at index build on corpus/training/; each threshold chosen on out-of-fold "
+            "probabilities (4 stable folds; recall first for emergencies).\n\n"
+            + classifier_table(heads)
+            + "\n"
         )

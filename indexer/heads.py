@@ -1,5 +1,5 @@
 """The message classifiers kept in the index folder: one linear layer over two views of a
-message, its sentence embedding and its word and word-pair counts (TF-IDF).
+message, its sentence embedding and TF-IDF counts of its words (word pairs, or letter runs).
 
 The embedding says what a message is about; the words catch what an embedding blurs (a short
 "i can't sleep" sits near self-harm in embedding space, "saving my pills" is plain in words).
@@ -30,10 +30,31 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
-def ngrams(text: str) -> list[str]:
+def word_ngrams(text: str) -> list[str]:
     """Words and adjacent word pairs, as TfidfVectorizer(ngram_range=(1, 2)) makes them."""
     words = TOKEN.findall(text.lower())
     return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+def char_ngrams(text: str, low: int = 2, high: int = 4) -> list[str]:
+    """Letter runs of 2-4 inside each space-padded word, as TfidfVectorizer(analyzer="char_wb",
+    ngram_range=(2, 4)) makes them: "pils" and "pills" share most of theirs, so typos and
+    other spellings still count."""
+    grams = []
+    for word in text.lower().split():
+        padded = f" {word} "
+        for n in range(low, high + 1):
+            offset = 0
+            grams.append(padded[offset : offset + n])
+            while offset + n < len(padded):
+                offset += 1
+                grams.append(padded[offset : offset + n])
+            if offset == 0:  # a word shorter than n is counted once, as sklearn does
+                break
+    return grams
+
+
+ANALYZERS = {"word": word_ngrams, "char_wb": char_ngrams}
 
 
 @dataclass(frozen=True)
@@ -42,11 +63,12 @@ class Lexical:
 
     vocabulary: dict[str, int]
     idf: np.ndarray
+    analyzer: str = "word"  # a key of ANALYZERS
 
     def transform(self, texts: list[str]) -> np.ndarray:
         rows = np.zeros((len(texts), len(self.idf)), dtype=np.float32)
         for row, text in enumerate(texts):
-            for gram, count in Counter(ngrams(text)).items():
+            for gram, count in Counter(ANALYZERS[self.analyzer](text)).items():
                 column = self.vocabulary.get(gram)
                 if column is not None:
                     rows[row, column] = (1 + math.log(count)) * self.idf[column]
@@ -93,7 +115,9 @@ def load_heads(folder: Path) -> dict[str, Head]:
                 data[f"{name}.coef"],
                 data[f"{name}.intercept"],
                 data[f"{name}.thresholds"],
-                Lexical(vocabularies[name], data[f"{name}.idf"]),
+                Lexical(
+                    vocabularies[name]["terms"], data[f"{name}.idf"], vocabularies[name]["analyzer"]
+                ),
             )
             for name in names
         }

@@ -134,8 +134,8 @@ def test_cli_writes_every_report_file(built_index, tmp_path, capsys):
     assert "dense-only.hit@3" in data and "bm25-only.mrr" in data
     # The safety classifier's own held-out figures travel with every report.
     medical = data["classifiers_held_out"]["safety"]["classes"]["medical"]
-    assert medical["held_out_positives"] > 0 and 0 < medical["recall"] <= 1
-    assert "held-out quarter" in (report / "report.md").read_text()
+    assert medical["positives"] > 0 and 0 < medical["recall"] <= 1
+    assert "out-of-fold" in (report / "report.md").read_text()
     out = capsys.readouterr().out
     assert "| hit@1 |" in out and "| safety | self_harm |" in out
 

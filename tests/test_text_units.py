@@ -243,3 +243,31 @@ def test_importing_the_answering_side_loads_no_build_code():
     run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("analyzer", ["word", "char_wb"])
+def test_the_numpy_counts_match_scikit_learns(analyzer):
+    """The classifiers are fitted with scikit-learn and applied with numpy (indexer/heads.py):
+    the same texts must give the same TF-IDF rows, typos, other languages and odd spacing too."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from indexer.heads import Lexical
+
+    train = [
+        "I want to end it all tonight",
+        "is gleevec  making me tired?",
+        "Je veux en finir, toutes mes pilules",
+        "can'tt breathe,lips blue!!",
+        "what are the side effects of sutent",
+        "i",
+        "ok",
+        "🙂 bye",
+    ]
+    ngram_range = (1, 2) if analyzer == "word" else (2, 4)
+    fitted = TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, sublinear_tf=True)
+    expected = fitted.fit_transform(train).toarray()
+    mine = Lexical(
+        {t: int(c) for t, c in fitted.vocabulary_.items()}, fitted.idf_.astype(np.float32), analyzer
+    )
+    assert np.allclose(mine.transform(train), expected, atol=1e-6)
