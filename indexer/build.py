@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.adapt import adapt
 from indexer.bank import BANK_FILE, BANK_SENTENCES, BANK_VECTORS, load_bank_questions, locate
 from indexer.embed import default_model, embed, load_model
 from indexer.heads import HEADS_FILE, HEADS_REPORT, HEADS_VOCABULARY
@@ -25,6 +26,7 @@ from indexer.store import (
     CHUNK_VECTORS,
     CHUNKS,
     DEFAULT_INDEX_DIR,
+    ENCODER_DIR,
     FORMAT_VERSION,
     MANIFEST,
     QUERY_ENCODER_DIR,
@@ -106,20 +108,30 @@ def build_index(
     pages = parse_corpus(sources.read_text(), sources)
     chunks = chunk_pages(pages)
     sentences = chunk_sentences(chunks)
-    model = load_model(model_name)
+    base = load_model(model_name)
     by_id = {c.id: c for c in chunks}
     of_chunk: dict[int, list[Sentence]] = {}
     for sentence in sentences:
         of_chunk.setdefault(sentence.chunk_id, []).append(sentence)
-    texts = [chunk_context(c) for c in chunks]
-    texts += [sentence_context(by_id[s.chunk_id], s) for s in sentences]
-    texts += [sentence_window(by_id[s.chunk_id], s, of_chunk[s.chunk_id]) for s in sentences]
     # The question bank: each question that a sentence of this corpus answers is kept with
     # that sentence's id; a phrase no sentence holds any more is dropped and counted.
     bank = load_bank_questions(corpus_dir / "training" / BANK_FILE)
     located = locate(bank, sentences)
     bank_questions = [q.question for q, at in zip(bank, located, strict=True) if at is not None]
     bank_sentences = np.array([at for at in located if at is not None], dtype=np.int32)
+    # The model, adapted to the bank (indexer/adapt.py): each question paired with its sentence
+    # as that sentence is embedded (with what it leans on).
+    window_of = {
+        s.id: sentence_window(by_id[s.chunk_id], s, of_chunk[s.chunk_id]) for s in sentences
+    }
+    model = adapt(
+        base,
+        [(q, window_of[int(i)]) for q, i in zip(bank_questions, bank_sentences, strict=True)],
+        progress=progress,
+    )
+    texts = [chunk_context(c) for c in chunks]
+    texts += [sentence_context(by_id[s.chunk_id], s) for s in sentences]
+    texts += [window_of[s.id] for s in sentences]
     texts += bank_questions
     vectors = embed(model, texts, progress=progress)
     chunk_vectors = vectors[: len(chunks)]
@@ -146,11 +158,17 @@ def build_index(
         heads_report = build_heads(model, corpus_dir, tmp)
         files = [CHUNKS, SENTENCES, CHUNK_VECTORS, SENTENCE_VECTORS, WINDOW_VECTORS, BM25_DIR]
         files += [HEADS_FILE, HEADS_VOCABULARY, HEADS_REPORT, BANK_VECTORS, BANK_SENTENCES]
-        if export(model_name, tmp / QUERY_ENCODER_DIR):
+        adapted = model is not base
+        if adapted:
+            model.save(str(tmp / ENCODER_DIR))
+            files.append(ENCODER_DIR)
+        if export(str(tmp / ENCODER_DIR) if adapted else model_name, tmp / QUERY_ENCODER_DIR):
             files.append(QUERY_ENCODER_DIR)
         manifest = {
             "format": FORMAT_VERSION,
             "model": model_name,
+            # The model adapted to the question bank, in this folder; None when there is no bank.
+            "encoder": ENCODER_DIR if adapted else None,
             "dimension": int(chunk_vectors.shape[1]),
             "chunking": chunk_settings(),
             "corpus_hash": corpus_hash(sources),

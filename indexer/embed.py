@@ -69,14 +69,18 @@ def prepare_texts(texts: list[str], lower_case: bool) -> list[str]:
     return [t.strip().lower() if lower_case else t.strip() for t in texts]
 
 
-STANDARD_MODULES = [
-    ["sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling"],
-    [
-        "sentence_transformers.models.Transformer",
-        "sentence_transformers.models.Pooling",
-        "sentence_transformers.models.Normalize",
-    ],
-]
+# The standard layouts, by class name: sentence-transformers 6 saves these classes under new
+# module paths ("sentence_transformers.base.modules.transformer.Transformer"), older versions
+# under "sentence_transformers.models.Transformer"; both describe the same model.
+STANDARD_MODULES = [["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]]
+
+
+def _tokenizer_limit(path: Path) -> int:
+    try:
+        limit = json.loads((path / "tokenizer_config.json").read_text())["model_max_length"]
+    except (OSError, ValueError, KeyError):
+        return 512
+    return int(limit) if isinstance(limit, int) and 0 < limit <= 100_000 else 512
 
 
 class TransformerEncoder:
@@ -106,15 +110,21 @@ class TransformerEncoder:
             settings = json.loads((path / "sentence_bert_config.json").read_text())
         except (OSError, ValueError, IndexError, KeyError):
             return None
-        if [m.get("type") for m in modules] not in STANDARD_MODULES:
+        if [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules] not in STANDARD_MODULES:
             return None
-        modes = {k for k, v in pooling.items() if k.startswith("pooling_mode") and v}
-        mode = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}.get(
-            modes.pop() if len(modes) == 1 else ""
-        )
+        if isinstance(pooling.get("pooling_mode"), str):  # sentence-transformers 6
+            mode = {"mean": "mean", "cls": "cls"}.get(pooling["pooling_mode"])
+        else:
+            modes = {k for k, v in pooling.items() if k.startswith("pooling_mode") and v}
+            mode = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}.get(
+                modes.pop() if len(modes) == 1 else ""
+            )
         if mode is None:
             return None
-        return cls(path, mode, settings.get("max_seq_length", 512), settings.get("do_lower_case"))
+        # Older layouts keep the length limit here; sentence-transformers 6 leaves it to the
+        # tokenizer's model_max_length.
+        max_length = settings.get("max_seq_length") or _tokenizer_limit(path)
+        return cls(path, mode, max_length, settings.get("do_lower_case"))
 
     def tokenize(self, texts: list[str]) -> dict:
         """input_ids, attention_mask and token_type_ids (zeros where the model has none): the

@@ -22,7 +22,7 @@ from indexer.records import Chunk, Sentence
 from indexer.sources import CORPUS_DIR, Sources, corpus_hash, load_sources
 
 DEFAULT_INDEX_DIR = Path("index")
-FORMAT_VERSION = 7  # bump when parsing, chunking, tokenising or embedding text changes
+FORMAT_VERSION = 8  # bump when parsing, chunking, tokenising or embedding text changes
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 SENTENCES = "sentences.jsonl"
@@ -30,6 +30,7 @@ CHUNK_VECTORS = "vectors.faiss"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 WINDOW_VECTORS = "sentence_window_vectors.npy"
 BM25_DIR = "bm25"
+ENCODER_DIR = "encoder"  # the model adapted to the question bank (indexer/adapt.py)
 QUERY_ENCODER_DIR = "query_encoder"  # the model as ONNX, for questions (indexer/onnx_encoder.py)
 
 
@@ -55,7 +56,10 @@ class Index:
 
     def question_model(self):
         """What embeds questions: the ONNX copy when the build made one, else the model."""
-        return self.query_encoder or load_query_model(self.model_name)
+        if self.query_encoder is not None:
+            return self.query_encoder
+        encoder = self.manifest.get("encoder")
+        return load_query_model(str(self.directory / encoder) if encoder else self.model_name)
 
 
 def file_digest(path: Path) -> str:

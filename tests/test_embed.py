@@ -28,14 +28,16 @@ def test_a_folder_that_is_not_a_standard_model_is_not_opened(tmp_path):
 
 
 def test_the_index_embeds_questions_with_its_onnx_copy_of_the_model(built_index):
-    """The build exports the model; questions get the vectors sentence-transformers gives."""
+    """The build adapts the model to the question bank, saves it (sentence-transformers 6
+    layout) and exports it; questions get the vectors sentence-transformers gives for it."""
     from indexer.onnx_encoder import CHECK_TEXTS, OnnxEncoder
     from indexer.store import load_index
 
     index = load_index(built_index)
+    assert index.manifest["encoder"] == "encoder"
     assert isinstance(index.question_model(), OnnxEncoder)
     texts = [*CHECK_TEXTS, "GIST", "", "<script>alert(1)</script> what is imatinib?"]
-    reference = embed(load_model("bundled"), texts)
+    reference = embed(load_model(str(built_index / "encoder")), texts)
     assert np.abs(embed(index.question_model(), texts) - reference).max() < 1e-5
     batched = embed(index.question_model(), texts[:3])  # padded together, same vectors
     assert np.abs(batched - reference[:3]).max() < 1e-5
@@ -59,3 +61,33 @@ def test_a_failed_export_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
     assert onnx_encoder.export("bundled", tmp_path / "out") is False
     assert not (tmp_path / "out").exists()
     assert "embedded with PyTorch" in capsys.readouterr().err
+
+
+def test_the_adapted_model_brings_bank_questions_closer_to_their_sentences(built_index):
+    """Each bank question against the sentence it points at, before and after adaptation: the
+    training moved them together, and left the cached base model as it was."""
+    from indexer.store import load_index
+
+    index = load_index(built_index)
+    base = load_model("bundled")
+    before_copy = embed(base, ["what is imatinib?"])
+    adapted = load_model(str(built_index / "encoder"))
+    assert len(index.bank.vectors) > 500
+    from indexer.bank import load_bank_questions, locate
+    from indexer.sources import CORPUS_DIR
+
+    rows = load_bank_questions(CORPUS_DIR / "training" / "bank.jsonl")
+    located = zip(rows, locate(rows, list(index.sentences)), strict=True)
+    pairs = [(q.question, index.sentences[at].text) for q, at in located if at is not None]
+    pairs = pairs[:200]
+    assert len(pairs) == 200
+
+    texts = [s.text for s in index.sentences]
+    answer = np.array([texts.index(s) for _, s in pairs])
+
+    def found_first(model):  # share of questions whose own sentence is the closest of all
+        questions = embed(model, [q for q, _ in pairs])
+        return float(np.mean((questions @ embed(model, texts).T).argmax(axis=1) == answer))
+
+    assert found_first(adapted) > found_first(base) + 0.1
+    assert np.array_equal(embed(base, ["what is imatinib?"]), before_copy)
