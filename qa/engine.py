@@ -255,14 +255,20 @@ class QA:
     def _evidence(self, understood, selection, passages, scope) -> Evidence:
         """What retrieval found, as the features the abstain decision is fitted on."""
         known = len(understood.key_terms)
-        content = known + len(understood.unknown_terms)
+        # Everyday English words the pages happen not to use ("baby", "coffee") say nothing
+        # about whether the pages answer; a word no dictionary knows (a drug the pages never
+        # name, a test) does. Topic is the scope classifier's to judge.
+        rare = [w for w in understood.unknown_terms if w not in self.understander.speller.common]
+        content = known + len(rare)
         by_lexical = sorted(passages, key=lambda p: -p.lexical)[:3]
         best_dense = max(passages, key=lambda p: p.dense)
         return Evidence(
             sentence_similarity=selection.top_similarity,
             passage_similarity=best_dense.dense,
             coverage=selection.coverage,
-            known_share=known / content if content else 0.0,
+            # Only everyday words ("how is it treated"): nothing unknown counts against it.
+            # Only everyday words ("how is it treated"): nothing unknown counts against it.
+            known_share=known / content if content else 1.0,
             lexical=math.log1p(max(p.lexical for p in passages)) / LEXICAL_SCALE,
             agreement=float(best_dense.lexical > 0 and best_dense in by_lexical),
             in_scope=1.0 if scope is None else scope[IN_SCOPE],
