@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.sources import load_sources
-from indexer.text import FOLD_QUOTES_AND_DASHES, clean_markup
+from indexer.text import clean_markup, fold
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
 PAGE_SLUGS = tuple(p["slug"] for p in load_sources().pages)
@@ -33,11 +32,6 @@ class Question:
     personal_advice: bool = False  # asks the product to decide for one person
     group: str = ""  # paraphrases of one question share it
     persona: str = ""
-
-
-def fold(text: str) -> str:
-    """Case, quotes, dashes and whitespace folded, so exact-phrase checks ignore only those."""
-    return re.sub(r"\s+", " ", text.translate(FOLD_QUOTES_AND_DASHES)).strip().casefold()
 
 
 def source_text() -> str:

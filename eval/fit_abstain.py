@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from eval.dataset import load_questions
 from indexer.sources import CORPUS_DIR
-from indexer.store import DEFAULT_INDEX_DIR, ensure_index, load_index
+from indexer.store import DEFAULT_INDEX_DIR, ensure_index
 from qa.abstain import ANSWER_ALL, SETTINGS_FILE, Evidence
 from qa.engine import QA
 
@@ -99,8 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, default=DEFAULT_INDEX_DIR)
     parser.add_argument("--output", type=Path, default=CORPUS_DIR / SETTINGS_FILE)
     args = parser.parse_args(argv)
-    ensure_index(args.index)
-    qa = QA(load_index(args.index), abstain=ANSWER_ALL)
+    qa = QA(ensure_index(args.index), abstain=ANSWER_ALL)
     features, labels = collect(qa, tuning_examples())
     weights, points = fit(features, labels)
     chosen = choose(points)

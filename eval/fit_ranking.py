@@ -22,7 +22,7 @@ from tqdm import tqdm
 from eval.dataset import fold, load_questions
 from eval.fit_abstain import TUNING_SETS
 from indexer.sources import CORPUS_DIR
-from indexer.store import DEFAULT_INDEX_DIR, ensure_index, load_index
+from indexer.store import DEFAULT_INDEX_DIR, ensure_index
 from qa.abstain import ANSWER_ALL
 from qa.engine import QA
 from qa.ranking import HAND_RANKING, RANKING_FEATURES, RANKING_FILE
@@ -94,10 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, default=DEFAULT_INDEX_DIR)
     parser.add_argument("--output", type=Path, default=CORPUS_DIR / RANKING_FILE)
     args = parser.parse_args(argv)
-    ensure_index(args.index)
     # Candidates are gathered with the hand-set weights, whatever was fitted before (or on
     # other features).
-    qa = QA(load_index(args.index), ranking=HAND_RANKING, abstain=ANSWER_ALL)
+    qa = QA(ensure_index(args.index), ranking=HAND_RANKING, abstain=ANSWER_ALL)
     groups = collect(qa)
     weights, bias = fit(groups)
     settings = {

@@ -12,14 +12,13 @@ without a word list that grows with every failing question.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from indexer.records import Sentence
-from indexer.text import FOLD_QUOTES_AND_DASHES
+from indexer.text import fold
 
 BANK_FILE = "bank.jsonl"
 BANK_VECTORS = "bank_vectors.npy"
@@ -48,10 +47,6 @@ class Bank:
         return best
 
 
-def _fold(text: str) -> str:
-    return re.sub(r"\s+", " ", text.translate(FOLD_QUOTES_AND_DASHES)).strip().casefold()
-
-
 def load_bank_questions(path: Path) -> list[BankQuestion]:
     """The bank file's rows; a missing file is an empty bank."""
     if not path.exists():
@@ -71,10 +66,10 @@ def load_bank_questions(path: Path) -> list[BankQuestion]:
 def locate(questions: list[BankQuestion], sentences: list[Sentence]) -> list[int | None]:
     """The id of the sentence holding each question's answer phrase (None when no sentence
     holds it: a phrase across a sentence boundary, or text the corpus no longer has)."""
-    folded = [_fold(s.text) for s in sentences]
+    folded = [fold(s.text) for s in sentences]
     found: list[int | None] = []
     for question in questions:
-        phrase = _fold(question.answer)
+        phrase = fold(question.answer)
         found.append(
             next((s.id for s, text in zip(sentences, folded, strict=True) if phrase in text), None)
         )

@@ -18,11 +18,17 @@ QUOTE_MARKS = {"‘": "'", "’": "'", "‛": "'", "“": '"', "”": '"', "´":
 DASHES = {"–": "-", "—": "-"}
 FOLD_QUOTES = str.maketrans(QUOTE_MARKS)
 FOLD_QUOTES_AND_DASHES = str.maketrans({**QUOTE_MARKS, **DASHES})
+SPACES = re.compile(r"\s+")
 
 SUPERSCRIPT = re.compile(r"<sup>\s*\d+\s*</sup>")
 LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 BOLD = re.compile(r"\*\*(.+?)\*\*")
 ITALIC = re.compile(r"(?<![*\w])\*(?!\s)(.+?)(?<!\s)\*(?![*\w])")
+
+
+def fold(text: str) -> str:
+    """Case, quotes, dashes and whitespace folded, so exact-phrase checks ignore only those."""
+    return SPACES.sub(" ", text.translate(FOLD_QUOTES_AND_DASHES)).strip().casefold()
 
 
 _local = threading.local()

@@ -70,9 +70,9 @@ class SentenceTable:
             if s.list_id is not None or s.introduces_list is not None
         ]
         self.list_members = np.array([i for i, _ in in_list], dtype=np.int64)
-        lists = sorted({n for _, n in in_list})
-        self.list_of_member = np.array([lists.index(n) for _, n in in_list], dtype=np.int64)
-        self.list_count = len(lists)
+        number = {n: k for k, n in enumerate(sorted({n for _, n in in_list}))}
+        self.list_of_member = np.array([number[n] for _, n in in_list], dtype=np.int64)
+        self.list_count = len(number)
         # Inverse sentence frequency: a rare shared word says more than a common one.
         counts: dict[str, int] = {}
         for sentence_terms in self.terms:

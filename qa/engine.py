@@ -267,7 +267,6 @@ class QA:
             passage_similarity=best_dense.dense,
             coverage=selection.coverage,
             # Only everyday words ("how is it treated"): nothing unknown counts against it.
-            # Only everyday words ("how is it treated"): nothing unknown counts against it.
             known_share=known / content if content else 1.0,
             lexical=math.log1p(max(p.lexical for p in passages)) / LEXICAL_SCALE,
             agreement=float(best_dense.lexical > 0 and best_dense in by_lexical),
