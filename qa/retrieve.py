@@ -31,12 +31,17 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def retrieve(index: Index, query_vector: np.ndarray, query_terms: list[str]) -> list[Passage]:
-    """Every chunk, best first; a chunk with no query word gets no lexical share."""
+def retrieve(index: Index, query_vectors: np.ndarray, query_terms: list[str]) -> list[Passage]:
+    """Every chunk, best first; a chunk with no query word gets no lexical share.
+
+    `query_vectors` holds one view of the question per row (the question asked, and for a
+    message of several sentences the whole message); a chunk is as close as its closest view."""
     count = index.chunk_index.ntotal
-    sims, ids = index.chunk_index.search(query_vector.reshape(1, -1), count)
-    dense = np.empty(count, dtype=np.float32)
-    dense[ids[0]] = sims[0]
+    views = np.atleast_2d(query_vectors)
+    sims, ids = index.chunk_index.search(views, count)
+    dense = np.full(count, -np.inf, dtype=np.float32)
+    for row in range(len(views)):
+        dense[ids[row]] = np.maximum(dense[ids[row]], sims[row])
     lexical = index.lexical.scores(query_terms)
     fused = 1.0 / (RRF_K + 1 + _ranks(dense))
     fused += np.where(lexical > 0, 1.0 / (RRF_K + 1 + _ranks(lexical)), 0.0)
