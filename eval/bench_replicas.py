@@ -13,20 +13,22 @@ from __future__ import annotations
 
 import http.client
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
 from pathlib import Path
 
-from eval.bench import QUESTIONS_PER_USER, USERS, _cpu_seconds
+from eval.bench import USERS, _cpu_seconds
 from eval.metrics import percentile
 from eval.serving import free_port
 from serving.replicas import Running, run_replicas
 
 NO_LIMIT = ("--rate", "100000", "--burst", "100000")
+LOAD_QUESTIONS_PER_USER = 25  # 800 requests a load: a few seconds are too noisy for a ratio
 KILL_QUESTIONS_PER_USER = 30  # a longer run, so there is a before and an after
 TIMEOUT = 60
 
@@ -79,41 +81,86 @@ def _api_user(url: str, n: int):
 USER_KINDS = {"gradio": _gradio_user, "api": _api_user}
 
 
-def _run_users(url: str, kinds: list[str], texts: list[str], per_user: int, during=None):
-    """One thread per user (kinds[n] is user n's kind): each sets up (gradio_client fetches
-    the app's config and gets its cookie) and asks one question, then all start together and
-    ask `per_user` questions one after another, while `during(done)` runs beside them.
-    Returns (results as (kind, ok, started, seconds), seconds, load generator CPU seconds),
-    all counted from the common start."""
-    results: list[tuple[str, bool, float, float]] = []
-    lock = threading.Lock()
-    ready = threading.Barrier(len(kinds) + 1)
+CLIENT_PROCESSES = 4  # the users run in this many processes (see _run_users)
 
-    def user(n: int) -> None:
-        ask, close = USER_KINDS[kinds[n]](url, n)
+
+def _users_process(url, users, texts, per_user, start, done, out) -> None:
+    """One load-generator process: a thread per user (n, kind); each sets up (gradio_client
+    fetches the app's config and gets its cookie) and asks one question, then all wait for
+    the common start and ask `per_user` questions one after another. Puts (results as
+    (kind, error or "", started, seconds), this process's CPU seconds over the load) on `out`."""
+    results: list[tuple[str, str, float, float]] = []
+    lock = threading.Lock()
+    ready = threading.Barrier(len(users) + 1)
+
+    def user(n: int, kind: str) -> None:
+        ask, close = USER_KINDS[kind](url, n)
         ask(texts[n % len(texts)])  # warm up: connections, the session
         ready.wait()
         for i in range(per_user):
             started = time.perf_counter()
             try:
                 ask(texts[(n * per_user + i) % len(texts)])
-                ok = True
-            except Exception:  # noqa: BLE001 - counted as an error, the load goes on
-                ok = False
+                error = ""
+            except Exception as failure:  # noqa: BLE001 - counted as an error, the load goes on
+                error = f"{type(failure).__name__}: {failure}"[:200]
             with lock:
-                results.append((kinds[n], ok, started, time.perf_counter() - started))
+                results.append((kind, error, started, time.perf_counter() - started))
+            with done.get_lock():
+                done.value += 1
         close()
 
-    with ThreadPoolExecutor(max_workers=len(kinds) + 1) as pool:
-        users = [pool.submit(user, n) for n in range(len(kinds))]
-        ready.wait(timeout=300)
-        own_cpu, started = time.process_time(), time.perf_counter()
-        if during is not None:
-            pool.submit(during, lambda: len(results))
-        for done in users:
-            done.result()
-        seconds, own_cpu = time.perf_counter() - started, time.process_time() - own_cpu
-    return results, seconds, own_cpu
+    threads = [threading.Thread(target=user, args=(n, kind)) for n, kind in users]
+    for thread in threads:
+        thread.start()
+    ready.wait(timeout=300)  # every user of this process is set up
+    start.wait(timeout=300)  # ... and of every other process
+    cpu = time.process_time()
+    for thread in threads:
+        thread.join()
+    out.put((results, time.process_time() - cpu))
+
+
+def _run_users(url: str, kinds: list[str], texts: list[str], per_user: int, during=None):
+    """Users (kinds[n] is user n's kind) spread over CLIENT_PROCESSES processes: in one
+    process, 32 users' gradio_client threads share one GIL and the load generator, not the
+    replicas, sets the pace. All start together; `during(done)` runs beside them, done()
+    counting the requests finished so far. Returns (results as (kind, error or "", started,
+    seconds), seconds, the load generator's CPU seconds), counted from the common start
+    (perf_counter is the system's monotonic clock, the same in every process)."""
+    context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+    start = context.Barrier(CLIENT_PROCESSES + 1)
+    done = context.Value("i", 0)
+    out = context.Queue()
+    users = list(enumerate(kinds))
+    processes = [
+        context.Process(
+            target=_users_process,
+            args=(url, users[p::CLIENT_PROCESSES], texts, per_user, start, done, out),
+            daemon=True,
+        )
+        for p in range(CLIENT_PROCESSES)
+    ]
+    for process in processes:
+        process.start()
+    start.wait(timeout=600)
+    started = time.perf_counter()
+    watcher = None
+    if during is not None:
+        watcher = threading.Thread(target=during, args=(lambda: done.value,), daemon=True)
+        watcher.start()
+    results: list[tuple[str, str, float, float]] = []
+    client_cpu = 0.0
+    for _ in processes:
+        mine, cpu = out.get(timeout=900)
+        results += mine
+        client_cpu += cpu
+    seconds = max(s + t for _, _, s, t in results) - started
+    for process in processes:
+        process.join()
+    if watcher is not None:
+        watcher.join(timeout=5)
+    return results, seconds, client_cpu
 
 
 def _server_cpu(running: Running) -> float:
@@ -128,15 +175,15 @@ def _load(running: Running, kind: str, texts: list[str]) -> dict:
 
     def measure(done) -> None:  # the servers' CPU over the load itself, set-up excluded
         cpu.append(_server_cpu(running))
-        while done() < USERS * QUESTIONS_PER_USER:
+        while done() < USERS * LOAD_QUESTIONS_PER_USER:
             time.sleep(0.005)
         cpu.append(_server_cpu(running))
 
     results, seconds, client_cpu = _run_users(
-        running.url, [kind] * USERS, texts, QUESTIONS_PER_USER, measure
+        running.url, [kind] * USERS, texts, LOAD_QUESTIONS_PER_USER, measure
     )
     server_cpu = cpu[1] - cpu[0]
-    ok = [t * 1000 for _, good, _, t in results if good]
+    ok = [t * 1000 for _, error, _, t in results if not error]
     return {
         "requests": len(results),
         "errors": len(results) - len(ok),
@@ -165,10 +212,16 @@ def _kill_one_under_load(running: Running, texts: list[str]) -> dict:
     results, _, _ = _run_users(running.url, kinds, texts, KILL_QUESTIONS_PER_USER, kill)
     figures = {}
     for kind in ("gradio", "api"):
-        mine = [(good, start) for k, good, start, _ in results if k == kind]
+        mine = [(not error, start) for k, error, start, _ in results if k == kind]
+        in_flight = [
+            1 for k, _, start, t in results if k == kind and start < killed_at[0] <= start + t
+        ]
         after = [good for good, start in mine if start >= killed_at[0]]
+        errors = Counter(error for k, error, _, _ in results if k == kind and error)
+        figures[f"kill_{kind}_error_kinds"] = dict(errors.most_common(3))
         figures[f"kill_{kind}_requests"] = len(mine)
         figures[f"kill_{kind}_errors"] = sum(not good for good, _ in mine)
+        figures[f"kill_{kind}_in_flight_at_kill"] = len(in_flight)  # on either replica
         figures[f"kill_{kind}_started_after_kill"] = len(after)
         figures[f"kill_{kind}_served_after_kill"] = sum(after)
     return figures

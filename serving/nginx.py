@@ -24,10 +24,14 @@ What the configuration does, and why:
   parsing request bodies (it is in the JSON of /queue/join) in nginx.
 - POST /api/answer is stateless: its own upstream, round robin, and an answer interrupted by
   a failing replica is asked again of another one (`non_idempotent`: answering changes
-  nothing). Gradio's POSTs are not retried once sent: the event would be queued on a replica
-  whose result stream the client is not reading.
+  nothing).
 - Passive failover: a replica that refuses, times out or answers 502/503 is skipped for
-  FAIL_TIMEOUT seconds (`max_fails=1`), and the request goes to the next one.
+  FAIL_TIMEOUT seconds (`max_fails=1`), and the request goes to the next one. Gradio's POSTs
+  (the queue join) are retried too (`non_idempotent`): without it, a join sent on a kept-alive
+  connection to a replica that has just died came back as 502, which gradio_client reports as
+  "Queue is full" (4 of 423 requests after a kill). A retried join cannot strand its event:
+  the failed replica is out of the hash for FAIL_TIMEOUT, so the session's result stream
+  goes where the retry went.
 - Rate limit per client on the answering endpoints (POST /api/answer, and Gradio's queue
   join, /call/, /run/ and /api/ routes): `limit_req` keyed by the client address. Behind a
   TLS terminator or another proxy on this machine every client is 127.0.0.1, so the realip
@@ -94,7 +98,7 @@ proxy_cache off;
 proxy_redirect off;
 proxy_connect_timeout 2s;
 proxy_read_timeout 1h;
-proxy_next_upstream error timeout http_502 http_503;
+proxy_next_upstream error timeout http_502 http_503 non_idempotent;
 add_header Set-Cookie $gist_set_cookie;"""
 
 
