@@ -2,8 +2,9 @@
 
 `python -m serving.replicas` with 1 and then N replicas; against each, the 32-user load of the
 bench twice: gradio_client users calling /ask, and plain HTTP users calling POST /api/answer.
-Then, with N replicas, both kinds of users at once while one replica is killed (SIGKILL) a
-third of the way through: how many requests failed and how many were served after it.
+Then, with N replicas, both kinds of users at once for 15 s while one replica is killed
+(SIGKILL) 5 s in: how many requests failed, how many were in flight, and how many of those
+started after it were served. The users run in 4 processes (see _run_users).
 
 Every user is its own client to nginx (X-Forwarded-For, trusted from loopback), and the rate
 limit is raised for the run: this measures what the replicas can serve, not the limiter.
@@ -29,7 +30,10 @@ from serving.replicas import Running, run_replicas
 
 NO_LIMIT = ("--rate", "100000", "--burst", "100000")
 LOAD_QUESTIONS_PER_USER = 25  # 800 requests a load: a few seconds are too noisy for a ratio
-KILL_QUESTIONS_PER_USER = 30  # a longer run, so there is a before and an after
+# The kill run lasts a fixed time, every user asking until it ends: with a fixed number of
+# questions each, the /api/answer users (3x faster) were done before the kill.
+KILL_RUN_SECONDS = 15.0
+KILL_AFTER_SECONDS = 5.0
 TIMEOUT = 60
 
 
@@ -87,20 +91,27 @@ CLIENT_PROCESSES = 4  # the users run in this many processes (see _run_users)
 def _users_process(url, users, texts, per_user, start, done, out) -> None:
     """One load-generator process: a thread per user (n, kind); each sets up (gradio_client
     fetches the app's config and gets its cookie) and asks one question, then all wait for
-    the common start and ask `per_user` questions one after another. Puts (results as
+    the common start and ask `per_user` questions one after another (a float: for that many
+    seconds). Puts (results as
     (kind, error or "", started, seconds), this process's CPU seconds over the load) on `out`."""
     results: list[tuple[str, str, float, float]] = []
     lock = threading.Lock()
     ready = threading.Barrier(len(users) + 1)
+    go = threading.Event()
+    began: list[float] = []
+    timed = isinstance(per_user, float)
+    first = 50 if timed else per_user  # where each user starts in the question list
 
     def user(n: int, kind: str) -> None:
         ask, close = USER_KINDS[kind](url, n)
         ask(texts[n % len(texts)])  # warm up: connections, the session
         ready.wait()
-        for i in range(per_user):
+        go.wait()
+        i = 0
+        while (time.perf_counter() - began[0] < per_user) if timed else i < per_user:
             started = time.perf_counter()
             try:
-                ask(texts[(n * per_user + i) % len(texts)])
+                ask(texts[(n * first + i) % len(texts)])
                 error = ""
             except Exception as failure:  # noqa: BLE001 - counted as an error, the load goes on
                 error = f"{type(failure).__name__}: {failure}"[:200]
@@ -108,6 +119,7 @@ def _users_process(url, users, texts, per_user, start, done, out) -> None:
                 results.append((kind, error, started, time.perf_counter() - started))
             with done.get_lock():
                 done.value += 1
+            i += 1
         close()
 
     threads = [threading.Thread(target=user, args=(n, kind)) for n, kind in users]
@@ -116,12 +128,14 @@ def _users_process(url, users, texts, per_user, start, done, out) -> None:
     ready.wait(timeout=300)  # every user of this process is set up
     start.wait(timeout=300)  # ... and of every other process
     cpu = time.process_time()
+    began.append(time.perf_counter())
+    go.set()
     for thread in threads:
         thread.join()
     out.put((results, time.process_time() - cpu))
 
 
-def _run_users(url: str, kinds: list[str], texts: list[str], per_user: int, during=None):
+def _run_users(url: str, kinds: list[str], texts: list[str], per_user, during=None):
     """Users (kinds[n] is user n's kind) spread over CLIENT_PROCESSES processes: in one
     process, 32 users' gradio_client threads share one GIL and the load generator, not the
     replicas, sets the pace. All start together; `during(done)` runs beside them, done()
@@ -196,20 +210,18 @@ def _load(running: Running, kind: str, texts: list[str]) -> dict:
 
 
 def _kill_one_under_load(running: Running, texts: list[str]) -> dict:
-    """Half gradio_client users, half /api/answer users; SIGKILL to one replica once a third
-    of the requests are done."""
+    """Half gradio_client users, half /api/answer users, asking for KILL_RUN_SECONDS; SIGKILL
+    to one replica KILL_AFTER_SECONDS in."""
     kinds = ["gradio", "api"] * (USERS // 2)
-    total = len(kinds) * KILL_QUESTIONS_PER_USER
     killed_at: list[float] = []
     victim = next(iter(running.replicas))
 
     def kill(done) -> None:
-        while done() < total // 3:
-            time.sleep(0.01)
+        time.sleep(KILL_AFTER_SECONDS)
         os.kill(victim, signal.SIGKILL)
         killed_at.append(time.perf_counter())
 
-    results, _, _ = _run_users(running.url, kinds, texts, KILL_QUESTIONS_PER_USER, kill)
+    results, _, _ = _run_users(running.url, kinds, texts, KILL_RUN_SECONDS, kill)
     figures = {}
     for kind in ("gradio", "api"):
         mine = [(not error, start) for k, error, start, _ in results if k == kind]
