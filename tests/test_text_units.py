@@ -4,6 +4,7 @@ the list-item format, sentence splitting, markup cleaning and the index errors' 
 from __future__ import annotations
 
 import ast
+import json
 import pickle
 import subprocess
 import sys
@@ -130,6 +131,23 @@ def test_chunk_sentences_ties_bullets_to_their_lead_in():
 )
 def test_split_sentences(text, sentences):
     assert split_sentences(text) == sentences
+
+
+def test_one_sentence_shortcut_agrees_with_pysbd():
+    """A text with no sentence end before its last word skips pysbd; on every eval question
+    that takes the shortcut, pysbd itself gives the same single sentence."""
+    from indexer.text import _segmenter
+
+    questions = [
+        json.loads(line)["question"]
+        for path in sorted((ROOT / "eval").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    shortcut = [q for q in questions if "?" not in q.strip()[:-1] and "." not in q.strip()[:-1]]
+    assert len(shortcut) > 500
+    for question in shortcut:
+        whole = [s.strip() for s in _segmenter().segment(question) if s.strip()]
+        assert split_sentences(question) == whole, question
 
 
 @pytest.mark.parametrize(
