@@ -70,5 +70,7 @@ def adapt(model, pairs: list[tuple[str, str]], progress: bool = True):
 def _embed(model, texts: list[str]):
     import torch
 
-    features = model.tokenize(texts)
+    # sentence-transformers 6 renamed tokenize (now deprecated, with a warning) to preprocess.
+    prepare = getattr(model, "preprocess", None) or model.tokenize
+    features = prepare(texts)
     return torch.nn.functional.normalize(model(features)["sentence_embedding"], dim=-1)

@@ -103,6 +103,11 @@ def build_index(
     from indexer.train_heads import build_heads
 
     started = time.perf_counter()
+    if not progress:
+        # --quiet means no bar at all: also transformers' own (loading and saving weights).
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
     model_name = model_name or default_model()
     sources = load_sources(corpus_dir)
     pages = parse_corpus(sources.read_text(), sources)
