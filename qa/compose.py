@@ -21,6 +21,7 @@ SCORE_GAP = 0.12  # a sentence this much below the best is not quoted
 CANDIDATE_PASSAGES = 5
 CONTEXT_WEIGHT = 0.5
 RANK_BONUS = 0.08
+PART_PASSAGES = 2  # passages each question of a several-question message brings in
 NEXT_DRUG_BONUS = 0.2  # for "what if X stops working?": the sentence is about the next drug
 # A following sentence finishes the point when it is at most this much less similar to the
 # question than the best quoted sentence. Swept on the four tuning sets (2026-11-28): 0.25 ->
@@ -103,6 +104,49 @@ class SentenceTable:
         return self.by_list.get(list_id, [])
 
 
+class Picked:
+    """The sentences chosen so far, with the passage each is cited from and the words used."""
+
+    def __init__(self, table: SentenceTable, wants_list: bool):
+        self.table, self.wants_list = table, wants_list
+        self.chosen: dict[int, Sentence] = {}
+        self.owner: dict[int, Passage] = {}
+        self.words = 0
+
+    def take(self, sentence: Sentence, passage: Passage) -> bool:
+        """Quote `sentence` with what it needs (the sentence it leans on, the lead-in of its
+        list, the rest of the list when a list is asked for), unless it repeats a chosen one or
+        the answer would go over MAX_WORDS."""
+        table, chosen, vectors = self.table, self.chosen, self.table.index.sentence_vectors
+        if any(s.text == sentence.text for s in chosen.values()):
+            return False
+        if chosen and max(float(vectors[sentence.id] @ vectors[i]) for i in chosen) > 0.9:
+            return False
+        extra = [sentence]
+        neighbours = table.by_chunk[sentence.chunk_id]
+        before = antecedent(sentence, neighbours)
+        if before is not None and before.list_id is None and before.id not in chosen:
+            extra.insert(0, before)
+        introduction = lead_in(sentence, neighbours)
+        if introduction is not None and introduction.id not in chosen:
+            extra.insert(0, introduction)  # a bullet is read under the sentence introducing it
+        if sentence.list_id is not None and self.wants_list:
+            # Asked for a list, a bullet brings all of it: "side effects" wants every one.
+            extra += [s for s in table.list_items(sentence.list_id) if s.id != sentence.id]
+        if sentence.introduces_list is not None:
+            if not (self.wants_list or not chosen):
+                return False  # a lead-in without its list says nothing
+            extra += table.list_items(sentence.introduces_list)
+        cost = sum(len(s.text.split()) for s in extra if s.list_id is None)
+        if chosen and self.words + cost > MAX_WORDS:
+            return False
+        for s in extra:
+            chosen[s.id] = s
+            self.owner[s.id] = passage
+        self.words += cost
+        return True
+
+
 def select(
     table: SentenceTable,
     passages: list[Passage],
@@ -115,6 +159,7 @@ def select(
     ranking: Ranking | None = None,
     collect: list | None = None,
     message_vector: np.ndarray | None = None,
+    part_vectors: np.ndarray | None = None,
 ) -> Selection:
     """Score sentences of the best passages; keep a few strong, non-redundant ones.
 
@@ -126,6 +171,7 @@ def select(
     receives every candidate with its features (for fitting the weights)."""
     ranking = ranking or HAND_RANKING
     index = table.index
+    parts = [] if part_vectors is None else list(part_vectors)
     # Each sentence is embedded alone and with what it leans on ("It targets KIT..." after
     # "This drug..."); it is as close to the question as the closer of the two.
     dense = np.maximum(index.sentence_vectors @ query_vector, index.window_vectors @ query_vector)
@@ -153,6 +199,10 @@ def select(
         int(table.chunk_of[i]) for i in np.argsort(-(dense + boost))[:CANDIDATE_PASSAGES]
     }
     by_sentence |= {int(table.chunk_of[i]) for i in np.argsort(-bank)[:CANDIDATE_PASSAGES]}
+    # Each question of a message that asks several is searched on its own too.
+    part_dense = [np.maximum(index.sentence_vectors @ v, index.window_vectors @ v) for v in parts]
+    for scores in part_dense:
+        by_sentence |= {int(table.chunk_of[i]) for i in np.argsort(-scores)[:PART_PASSAGES]}
     candidates = [
         p
         for rank, p in enumerate(passages)
@@ -194,51 +244,33 @@ def select(
         if collect is not None:
             collect.extend(zip(scored, features, strict=True))
         scores = features @ ranking.weights + ranking.bias
-        scored = [(float(x), s, p) for x, (s, p) in zip(scores, scored, strict=True)]
+        # Each part's own scores: the same features, its own similarity in the first place.
+        # Each part's own scores: the same features, with its own similarity in place of the
+        # whole question's, and no word overlap (that counts the whole question's words).
+        part_scores = [
+            scores
+            + ranking.weights[0] * (np.array([d[s.id] for s, _ in scored]) - features[:, 0])
+            - ranking.weights[1] * features[:, 1]
+            for d in part_dense
+        ]
+        pairs = scored
+        scored = [(float(x), s, p) for x, (s, p) in zip(scores, pairs, strict=True)]
     bank_similarity = float(bank.max()) if len(bank) else 0.0
     if not scored:
         return Selection((), 0.0, 0.0, bank_similarity)
     scored.sort(key=lambda row: -row[0])
     best = scored[0][0]
-    chosen: dict[int, Sentence] = {}
-    owner: dict[int, Passage] = {}
-    words = 0
+    picked = Picked(table, wants_list)
     for score, sentence, passage in scored:
-        if len(chosen) >= MAX_SENTENCES or (chosen and score < best - SCORE_GAP):
+        if len(picked.chosen) >= MAX_SENTENCES or (picked.chosen and score < best - SCORE_GAP):
             break
-        if any(s.text == sentence.text for s in chosen.values()):
-            continue
-        if (
-            chosen
-            and max(
-                float(index.sentence_vectors[sentence.id] @ index.sentence_vectors[s.id])
-                for s in chosen.values()
-            )
-            > 0.9
-        ):
-            continue
-        extra = [sentence]
-        neighbours = table.by_chunk[sentence.chunk_id]
-        before = antecedent(sentence, neighbours)
-        if before is not None and before.list_id is None and before.id not in chosen:
-            extra.insert(0, before)
-        introduction = lead_in(sentence, neighbours)
-        if introduction is not None and introduction.id not in chosen:
-            extra.insert(0, introduction)  # a bullet is read under the sentence introducing it
-        if sentence.list_id is not None and wants_list:
-            # Asked for a list, a bullet brings all of it: "side effects" wants every one.
-            extra += [s for s in table.list_items(sentence.list_id) if s.id != sentence.id]
-        if sentence.introduces_list is not None:
-            if not (wants_list or not chosen):
-                continue  # a lead-in without its list says nothing
-            extra += table.list_items(sentence.introduces_list)
-        cost = sum(len(s.text.split()) for s in extra if s.list_id is None)
-        if chosen and words + cost > MAX_WORDS:
-            continue
-        for s in extra:
-            chosen[s.id] = s
-            owner[s.id] = passage
-        words += cost
+        picked.take(sentence, passage)
+    # A message asking several things: each question's best sentence, if there is room.
+    for own in part_scores if part_dense else ():
+        sentence, passage = pairs[int(np.argmax(own))]
+        if sentence.id not in picked.chosen:
+            picked.take(sentence, passage)
+    chosen, owner, words = picked.chosen, picked.owner, picked.words
     # What the decision to answer rests on: the sentences chosen for the question itself.
     support = frozenset().union(*(table.covers[i] for i in chosen))
     top_similarity = max(float(dense[i]) for i in chosen)

@@ -13,7 +13,7 @@ from indexer.store import DEFAULT_INDEX_DIR, Index, load_index
 from qa.abstain import AbstainModel, Evidence, load_abstain_model
 from qa.compose import SentenceTable, render, select
 from qa.ranking import load_ranking
-from qa.read import read_message
+from qa.read import question_parts, read_message
 from qa.records import (
     ANSWER,
     EMERGENCY,
@@ -168,7 +168,10 @@ class QA:
         texts = [understood.text]
         if len(reading.sentences) > 1:
             texts.append(reading.message)
-        vectors = embed(self.model, texts)
+        parts = question_parts(reading)
+        vectors = embed(self.model, texts + list(parts))
+        part_vectors = vectors[len(texts) :] if parts else None
+        vectors = vectors[: len(texts)]
         query_vector = vectors[0]
         verdict = self.gate.check(text.lower(), texts, vectors)
         if verdict.emergency:
@@ -214,6 +217,7 @@ class QA:
             # Only the question asked, not the earlier one re-answered for "that one too?".
             collect=self.collect if look_back == LOOK_BACK else None,
             message_vector=message_vector,
+            part_vectors=part_vectors,
         )
         evidence = self._evidence(understood, selection, passages, scope)
         covered = bool(selection.groups) and self.abstain.answers(evidence)

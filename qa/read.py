@@ -24,6 +24,13 @@ ASKING_INSIDE = re.compile(
     re.IGNORECASE,
 )
 MIN_CONTENT = 2  # topical words a question part needs before it is searched alone
+# A second question joined to the first inside one sentence: "what is X and when is it used".
+JOINED_QUESTION = re.compile(
+    r"\s*,?\s+(?:and|or|also|plus)\s+(?=(?:what|how|when|why|where|which|who|is|are|can|could|"
+    r"do|does|will|should)\b)",
+    re.IGNORECASE,
+)
+MAX_PARTS = 3
 
 
 @dataclass(frozen=True)
@@ -63,3 +70,14 @@ def read_message(message: str, content_words) -> Reading:
     focus = " ".join(sentences[i] for i in sorted(chosen))
     context = tuple(s for i, s in enumerate(sentences) if i not in chosen)
     return Reading(message, sentences, focus, context)
+
+
+def question_parts(reading: Reading) -> tuple[str, ...]:
+    """The separate questions of a message that asks more than one ("is it a pill? how often
+    do you take it?", "what is ablation and when is it used"); () for a message that asks one
+    thing."""
+    asked = [s for s in reading.sentences if asks(s)] or [reading.focus]
+    parts = tuple(
+        part for s in asked for part in JOINED_QUESTION.split(s) if len(part.split()) >= 2
+    )
+    return parts[:MAX_PARTS] if len(parts) >= 2 else ()

@@ -3,7 +3,7 @@ safety by meaning and words. On the real corpus, model and classifiers."""
 
 import pytest
 
-from qa.read import read_message
+from qa.read import question_parts, read_message
 
 
 def count_topical(text: str) -> int:
@@ -33,6 +33,32 @@ def test_the_question_is_found_among_the_story(message, focus, context):
     reading = read_message(message, count_topical)
     assert reading.focus == focus
     assert reading.context == context
+
+
+@pytest.mark.parametrize(
+    ("message", "parts"),
+    [
+        ("how is gist treated?", ()),
+        ("My dad was diagnosed last week. How is gist treated?", ()),
+        ("what is ablation and when is it used?", ("what is ablation", "when is it used?")),
+        (
+            "is imatinib a pill? and how often is it taken",
+            ("is imatinib a pill?", "and how often is it taken"),
+        ),
+        # "and" between two nouns is one question
+        ("what are the side effects of surgery and imatinib?", ()),
+    ],
+)
+def test_a_message_asking_several_things_is_split_into_its_questions(message, parts):
+    assert question_parts(read_message(message, count_topical)) == parts
+
+
+def test_each_question_of_a_two_question_message_is_answered(qa):
+    """The definition is quoted as well as where the treatment is used; the second question
+    alone, searched with the first, did not reach it."""
+    record = qa.answer("What is ablation and when is it used for GIST?")
+    assert "destruction of tumors using extreme heat or cold" in record.answer
+    assert "spread to the liver" in record.answer
 
 
 def test_a_message_that_asks_nothing_is_marked():
