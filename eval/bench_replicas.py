@@ -88,27 +88,38 @@ USER_KINDS = {"gradio": _gradio_user, "api": _api_user}
 CLIENT_PROCESSES = 4  # the users run in this many processes (see _run_users)
 
 
-def _users_process(url, users, texts, per_user, start, done, out) -> None:
+SETUP_TIMEOUT = 300  # seconds for every user to connect and ask its first question
+RESULTS_TIMEOUT = 900  # seconds for a process's users to finish once started
+
+
+def _users_process(url, users, texts, per_user, seconds, start, done, out) -> None:
     """One load-generator process: a thread per user (n, kind); each sets up (gradio_client
     fetches the app's config and gets its cookie) and asks one question, then all wait for
-    the common start and ask `per_user` questions one after another (a float: for that many
-    seconds). Puts (results as
-    (kind, error or "", started, seconds), this process's CPU seconds over the load) on `out`."""
+    the common start and ask `per_user` questions one after another, or for `seconds` when
+    given. Puts (results as (kind, error or "", started, seconds), this process's CPU seconds
+    over the load) on `out`, or None when a user could not be set up."""
     results: list[tuple[str, str, float, float]] = []
     lock = threading.Lock()
     ready = threading.Barrier(len(users) + 1)
     go = threading.Event()
     began: list[float] = []
-    timed = isinstance(per_user, float)
-    first = 50 if timed else per_user  # where each user starts in the question list
+    first = 50 if seconds else per_user  # where each user starts in the question list
+
+    def more(i: int) -> bool:
+        return time.perf_counter() - began[0] < seconds if seconds else i < per_user
 
     def user(n: int, kind: str) -> None:
-        ask, close = USER_KINDS[kind](url, n)
-        ask(texts[n % len(texts)])  # warm up: connections, the session
-        ready.wait()
-        go.wait()
+        try:
+            ask, close = USER_KINDS[kind](url, n)
+            ask(texts[n % len(texts)])  # warm up: connections, the session
+            ready.wait(timeout=SETUP_TIMEOUT)
+        except Exception:  # noqa: BLE001 - a user that cannot start stops the whole run
+            ready.abort()
+            return
+        if not go.wait(timeout=SETUP_TIMEOUT) or not began:
+            return
         i = 0
-        while (time.perf_counter() - began[0] < per_user) if timed else i < per_user:
+        while more(i):
             started = time.perf_counter()
             try:
                 ask(texts[(n * first + i) % len(texts)])
@@ -122,11 +133,17 @@ def _users_process(url, users, texts, per_user, start, done, out) -> None:
             i += 1
         close()
 
-    threads = [threading.Thread(target=user, args=(n, kind)) for n, kind in users]
+    threads = [threading.Thread(target=user, args=(n, kind), daemon=True) for n, kind in users]
     for thread in threads:
         thread.start()
-    ready.wait(timeout=300)  # every user of this process is set up
-    start.wait(timeout=300)  # ... and of every other process
+    try:
+        ready.wait(timeout=SETUP_TIMEOUT)  # every user of this process is set up
+        start.wait(timeout=SETUP_TIMEOUT)  # ... and of every other process
+    except threading.BrokenBarrierError:
+        start.abort()
+        go.set()  # without `began`, the users return
+        out.put(None)
+        return
     cpu = time.process_time()
     began.append(time.perf_counter())
     go.set()
@@ -135,13 +152,14 @@ def _users_process(url, users, texts, per_user, start, done, out) -> None:
     out.put((results, time.process_time() - cpu))
 
 
-def _run_users(url: str, kinds: list[str], texts: list[str], per_user, during=None):
+def _run_users(url: str, kinds: list[str], texts: list[str], per_user=0, seconds=0.0, during=None):
     """Users (kinds[n] is user n's kind) spread over CLIENT_PROCESSES processes: in one
     process, 32 users' gradio_client threads share one GIL and the load generator, not the
-    replicas, sets the pace. All start together; `during(done)` runs beside them, done()
-    counting the requests finished so far. Returns (results as (kind, error or "", started,
-    seconds), seconds, the load generator's CPU seconds), counted from the common start
-    (perf_counter is the system's monotonic clock, the same in every process)."""
+    replicas, sets the pace. Each asks `per_user` questions, or asks for `seconds`. All start
+    together; `during(done)` runs beside them, done() counting the requests finished so far.
+    Returns (results as (kind, error or "", started, seconds), seconds, the load generator's
+    CPU seconds), counted from the common start (perf_counter is the system's monotonic
+    clock, the same in every process). RuntimeError if a user could not be set up."""
     context = multiprocessing.get_context("spawn")  # no fork of a process with threads
     start = context.Barrier(CLIENT_PROCESSES + 1)
     done = context.Value("i", 0)
@@ -150,31 +168,41 @@ def _run_users(url: str, kinds: list[str], texts: list[str], per_user, during=No
     processes = [
         context.Process(
             target=_users_process,
-            args=(url, users[p::CLIENT_PROCESSES], texts, per_user, start, done, out),
+            args=(url, users[p::CLIENT_PROCESSES], texts, per_user, seconds, start, done, out),
             daemon=True,
         )
         for p in range(CLIENT_PROCESSES)
     ]
-    for process in processes:
-        process.start()
-    start.wait(timeout=600)
-    started = time.perf_counter()
     watcher = None
-    if during is not None:
-        watcher = threading.Thread(target=during, args=(lambda: done.value,), daemon=True)
-        watcher.start()
-    results: list[tuple[str, str, float, float]] = []
-    client_cpu = 0.0
-    for _ in processes:
-        mine, cpu = out.get(timeout=900)
-        results += mine
-        client_cpu += cpu
-    seconds = max(s + t for _, _, s, t in results) - started
-    for process in processes:
-        process.join()
+    try:
+        for process in processes:
+            process.start()
+        try:
+            start.wait(timeout=SETUP_TIMEOUT)
+        except threading.BrokenBarrierError:
+            raise RuntimeError("a load-generator user could not connect to the app") from None
+        started = time.perf_counter()
+        if during is not None:
+            watcher = threading.Thread(target=during, args=(lambda: done.value,), daemon=True)
+            watcher.start()
+        results: list[tuple[str, str, float, float]] = []
+        client_cpu = 0.0
+        for _ in processes:
+            got = out.get(timeout=RESULTS_TIMEOUT)
+            if got is None:
+                raise RuntimeError("a load-generator user could not connect to the app")
+            results += got[0]
+            client_cpu += got[1]
+        seconds_taken = max(s + t for _, _, s, t in results) - started
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.join(timeout=10)
+            if process.is_alive():
+                process.terminate()
     if watcher is not None:
         watcher.join(timeout=5)
-    return results, seconds, client_cpu
+    return results, seconds_taken, client_cpu
 
 
 def _server_cpu(running: Running) -> float:
@@ -194,7 +222,7 @@ def _load(running: Running, kind: str, texts: list[str]) -> dict:
         cpu.append(_server_cpu(running))
 
     results, seconds, client_cpu = _run_users(
-        running.url, [kind] * USERS, texts, LOAD_QUESTIONS_PER_USER, measure
+        running.url, [kind] * USERS, texts, LOAD_QUESTIONS_PER_USER, during=measure
     )
     server_cpu = cpu[1] - cpu[0]
     ok = [t * 1000 for _, error, _, t in results if not error]
@@ -221,7 +249,7 @@ def _kill_one_under_load(running: Running, texts: list[str]) -> dict:
         os.kill(victim, signal.SIGKILL)
         killed_at.append(time.perf_counter())
 
-    results, _, _ = _run_users(running.url, kinds, texts, KILL_RUN_SECONDS, kill)
+    results, _, _ = _run_users(running.url, kinds, texts, seconds=KILL_RUN_SECONDS, during=kill)
     figures = {}
     for kind in ("gradio", "api"):
         mine = [(not error, start) for k, error, start, _ in results if k == kind]

@@ -239,12 +239,13 @@ def select(
                 )
             )
             scored.append((sentence, passage))
+    part_scores: list[np.ndarray] = []
+    pairs: list[tuple[Sentence, Passage]] = []
     if scored:
         features = np.array(rows, dtype=np.float32)
         if collect is not None:
             collect.extend(zip(scored, features, strict=True))
         scores = features @ ranking.weights + ranking.bias
-        # Each part's own scores: the same features, its own similarity in the first place.
         # Each part's own scores: the same features, with its own similarity in place of the
         # whole question's, and no word overlap (that counts the whole question's words).
         part_scores = [
@@ -265,13 +266,15 @@ def select(
         if len(picked.chosen) >= MAX_SENTENCES or (picked.chosen and score < best - SCORE_GAP):
             break
         picked.take(sentence, passage)
-    # A message asking several things: each question's best sentence, if there is room.
-    for own in part_scores if part_dense else ():
+    # A message asking several things: each question's best sentence, if the answer has room
+    # for its words (MAX_WORDS; MAX_SENTENCES bounds the pass above, not these).
+    for own in part_scores:
         sentence, passage = pairs[int(np.argmax(own))]
         if sentence.id not in picked.chosen:
             picked.take(sentence, passage)
     chosen, owner, words = picked.chosen, picked.owner, picked.words
-    # What the decision to answer rests on: the sentences chosen for the question itself.
+    # What the decision to answer rests on: the sentences chosen for the question and its
+    # parts, before the completion below adds what finishes their points.
     support = frozenset().union(*(table.covers[i] for i in chosen))
     top_similarity = max(float(dense[i]) for i in chosen)
     coverage = table.overlap([(g, table.weight(g)) for g in key_terms], support)

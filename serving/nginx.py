@@ -25,13 +25,15 @@ What the configuration does, and why:
 - POST /api/answer is stateless: its own upstream, round robin, and an answer interrupted by
   a failing replica is asked again of another one (`non_idempotent`: answering changes
   nothing).
-- Passive failover: a replica that refuses, times out or answers 502/503 is skipped for
-  FAIL_TIMEOUT seconds (`max_fails=1`), and the request goes to the next one. Gradio's POSTs
-  (the queue join) are retried too (`non_idempotent`): without it, a join sent on a kept-alive
-  connection to a replica that has just died came back as 502, which gradio_client reports as
-  "Queue is full" (4 of 423 requests after a kill). A retried join cannot strand its event:
-  the failed replica is out of the hash for FAIL_TIMEOUT, so the session's result stream
-  goes where the retry went.
+- Passive failover: a replica that refuses a connection or times out is skipped for
+  FAIL_TIMEOUT seconds (`max_fails=1`), and the request goes to the next one; for
+  /api/answer, so is one answering 502/503. Gradio's POSTs (the queue join) are retried after
+  a connection error too (`non_idempotent`): without it, a join sent on a kept-alive
+  connection to a replica that had just died failed (nginx answered 502, which gradio_client
+  reports as "Queue is full"; 4 of 423 requests after a kill). A dead replica is out of the
+  hash for FAIL_TIMEOUT, so the session's result stream goes where the retry went. A live
+  replica's own 503 (Gradio's queue is full) is passed on, not retried: the client is told to
+  try again, and the sessions on that replica stay where their state is.
 - Rate limit per client on the answering endpoints (POST /api/answer, and Gradio's queue
   join, /call/, /run/ and /api/ routes): `limit_req` keyed by the client address. Behind a
   TLS terminator or another proxy on this machine every client is 127.0.0.1, so the realip
@@ -98,7 +100,7 @@ proxy_cache off;
 proxy_redirect off;
 proxy_connect_timeout 2s;
 proxy_read_timeout 1h;
-proxy_next_upstream error timeout http_502 http_503 non_idempotent;
+proxy_next_upstream error timeout non_idempotent;
 add_header Set-Cookie $gist_set_cookie;"""
 
 

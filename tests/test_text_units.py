@@ -134,20 +134,23 @@ def test_split_sentences(text, sentences):
 
 
 def test_one_sentence_shortcut_agrees_with_pysbd():
-    """A text with no sentence end before its last word skips pysbd; on every eval question
-    that takes the shortcut, pysbd itself gives the same single sentence."""
-    from indexer.text import _segmenter
+    """A message with no sentence end before its last word is read as one sentence without
+    pysbd; on every eval question that takes the shortcut, pysbd gives that same sentence."""
+    from qa.read import one_sentence
 
     questions = [
         json.loads(line)["question"]
         for path in sorted((ROOT / "eval").glob("*.jsonl"))
         for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
     ]
-    shortcut = [q for q in questions if "?" not in q.strip()[:-1] and "." not in q.strip()[:-1]]
+    shortcut = [q for q in questions if one_sentence(q)]
     assert len(shortcut) > 500
     for question in shortcut:
-        whole = [s.strip() for s in _segmenter().segment(question) if s.strip()]
-        assert split_sentences(question) == whole, question
+        assert split_sentences(question) == [question.strip()], question
+    # and it is not taken where pysbd would split
+    assert not one_sentence("Is it a pill? How often?")
+    assert not one_sentence("There are two options.\nSurgery first")
 
 
 @pytest.mark.parametrize(
