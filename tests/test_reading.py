@@ -47,6 +47,11 @@ def test_the_question_is_found_among_the_story(message, focus, context):
         ),
         # "and" between two nouns is one question
         ("what are the side effects of surgery and imatinib?", ()),
+        # a statement with two verbs asks nothing; "and is" asks only with a subject after it
+        ("my dad had surgery and is doing well", ()),
+        ("he has pain and is vomiting, what should we do?", ()),
+        ("can i keep working and can i drive?", ("can i keep working", "can i drive?")),
+        ("what is gist? what is gist?", ()),
     ],
 )
 def test_a_message_asking_several_things_is_split_into_its_questions(message, parts):
