@@ -147,6 +147,16 @@ class Picked:
         return True
 
 
+def closeness(index: Index, vectors) -> np.ndarray:
+    """Each sentence's cosine to the closest of `vectors`. A sentence is embedded alone and
+    with what it leans on ("It targets KIT..." after "This drug..."), and is as close as the
+    closer of the two."""
+    return np.max(
+        [np.maximum(index.sentence_vectors @ v, index.window_vectors @ v) for v in vectors],
+        axis=0,
+    )
+
+
 def select(
     table: SentenceTable,
     passages: list[Passage],
@@ -171,13 +181,8 @@ def select(
     receives every candidate with its features (for fitting the weights)."""
     ranking = ranking or HAND_RANKING
     index = table.index
-    parts = [] if part_vectors is None else list(part_vectors)
-    # Each sentence is embedded alone and with what it leans on ("It targets KIT..." after
-    # "This drug..."); it is as close to the question as the closer of the two.
-    dense = np.maximum(index.sentence_vectors @ query_vector, index.window_vectors @ query_vector)
-    if message_vector is not None:
-        dense = np.maximum(dense, index.sentence_vectors @ message_vector)
-        dense = np.maximum(dense, index.window_vectors @ message_vector)
+    views = [query_vector] if message_vector is None else [query_vector, message_vector]
+    dense = closeness(index, views)
     # How close the question is to the questions each sentence is known to answer (written in
     # people's words), and the best of those per passage.
     if index.bank is not None:
@@ -200,7 +205,8 @@ def select(
     }
     by_sentence |= {int(table.chunk_of[i]) for i in np.argsort(-bank)[:CANDIDATE_PASSAGES]}
     # Each question of a message that asks several is searched on its own too.
-    part_dense = [np.maximum(index.sentence_vectors @ v, index.window_vectors @ v) for v in parts]
+    parts = () if part_vectors is None else part_vectors
+    part_dense = [closeness(index, [v]) for v in parts]
     for scores in part_dense:
         by_sentence |= {int(table.chunk_of[i]) for i in np.argsort(-scores)[:PART_PASSAGES]}
     candidates = [
@@ -248,9 +254,10 @@ def select(
         scores = features @ ranking.weights + ranking.bias
         # Each part's own scores: the same features, with its own similarity in place of the
         # whole question's, and no word overlap (that counts the whole question's words).
+        ids = np.array([s.id for s, _ in scored])
         part_scores = [
             scores
-            + ranking.weights[0] * (np.array([d[s.id] for s, _ in scored]) - features[:, 0])
+            + ranking.weights[0] * (d[ids] - features[:, 0])
             - ranking.weights[1] * features[:, 1]
             for d in part_dense
         ]
