@@ -69,11 +69,15 @@ def _spans(text: str, n: int) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
-def test_no_bank_question_copies_an_eval_question():
-    """The question bank (corpus/training/bank.jsonl) was written from the pages alone; a short
-    look-up can still come out word for word like an eval question, and is then left out, so
-    the held-out figures do not credit the bank with a question it already holds. Seven words in
-    a row in common count as the same question."""
+TRAINING_FILES = {"bank.jsonl": "question", "safety.jsonl": "text", "scope.jsonl": "text"}
+
+
+def test_no_training_message_copies_an_eval_question():
+    """The training messages (corpus/training: the question bank, the safety and the scope
+    sets) were written from the pages and from kinds of messages, never from an eval question.
+    A short look-up can still come out word for word like one, and is then left out, so the
+    held-out figures do not credit the product with a message it was trained on. Seven words
+    in a row in common count as the same message."""
     questions = [
         json.loads(line)["question"]
         for path in EVAL_FILES
@@ -81,10 +85,12 @@ def test_no_bank_question_copies_an_eval_question():
     ]
     whole = {" ".join(WORD.findall(q.lower())) for q in questions}
     seven = set().union(*(_spans(q, 7) for q in questions))
-    bank = ROOT / "corpus" / "training" / "bank.jsonl"
-    rows = [json.loads(line)["question"] for line in bank.read_text(encoding="utf-8").splitlines()]
-    assert len(rows) > 500 and len(whole) > 500  # both files were read
-    same = [q for q in rows if " ".join(WORD.findall(q.lower())) in whole]
-    assert same == []
-    shared = [q for q in rows if _spans(q, 7) & seven]
-    assert shared == []
+    assert len(whole) > 500  # the eval files were read
+    for name, field in TRAINING_FILES.items():
+        path = ROOT / "corpus" / "training" / name
+        rows = [json.loads(line)[field] for line in path.read_text(encoding="utf-8").splitlines()]
+        assert len(rows) > 500, name  # the training file was read
+        same = [q for q in rows if (words := " ".join(WORD.findall(q.lower()))) and words in whole]
+        assert same == [], (name, same)
+        shared = [q for q in rows if _spans(q, 7) & seven]
+        assert shared == [], (name, shared)
