@@ -197,3 +197,42 @@ def test_sentence_splitting_is_safe_across_threads():
     with ThreadPoolExecutor(max_workers=6) as pool:
         together = list(pool.map(split_sentences, texts))
     assert together == alone
+
+
+def test_emergency_patterns_match_no_calm_message_of_the_labelled_set():
+    """The patterns are for unambiguous cases only; whether a phrase is unambiguous is read
+    from the team's labelled messages, not assumed: none may match a calm one ("the waiting
+    is killing me", "am I going to die from this?", "had a stroke years ago")."""
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    scope = json.loads((root / "corpus" / "scope.json").read_text(encoding="utf-8"))
+    training = root / "corpus" / "training"
+    rows = [json.loads(line) for line in (training / "safety.jsonl").read_text().splitlines()]
+    rows += [
+        {"text": json.loads(line)["text"], "label": "calm"}
+        for line in (training / "scope.jsonl").read_text().splitlines()
+    ]
+    assert len(rows) > 2000
+    for kind, patterns in scope["emergency"].items():
+        found = []
+        for pattern in patterns:
+            matched = [r for r in rows if re.search(pattern, r["text"].lower())]
+            assert [r["text"] for r in matched if r["label"] == "calm"] == [], pattern
+            found += [r for r in matched if r["label"] == kind]
+        assert len(found) >= 5, kind  # the patterns do catch emergencies of their kind
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "the wait for my biopsy result is killing me, when do they usually call",
+        "am i going to die from this thing? how well does gleevec work",
+        "my mother had a heart attack in 2015, can she still take sunitinib",
+    ],
+)
+def test_an_idiom_or_a_past_event_is_answered_not_alarmed(qa, message):
+    record = qa.answer(message)
+    assert record.category != "emergency", record.notice
