@@ -112,6 +112,7 @@ class Picked:
         self.chosen: dict[int, Sentence] = {}
         self.owner: dict[int, Passage] = {}
         self.words = 0
+        self.picks = 0  # sentences taken for themselves, not what they brought along
 
     def take(self, sentence: Sentence, passage: Passage) -> bool:
         """Quote `sentence` with what it needs (the sentence it leans on, the lead-in of its
@@ -144,6 +145,7 @@ class Picked:
             chosen[s.id] = s
             self.owner[s.id] = passage
         self.words += cost
+        self.picks += 1
         return True
 
 
@@ -270,7 +272,9 @@ def select(
     best = scored[0][0]
     picked = Picked(table, wants_list)
     for score, sentence, passage in scored:
-        if len(picked.chosen) >= MAX_SENTENCES or (picked.chosen and score < best - SCORE_GAP):
+        # A lead-in or the sentence a pick leans on does not use up a slot: a bullet under its
+        # list's lead-in is one point, not two.
+        if picked.picks >= MAX_SENTENCES or (picked.chosen and score < best - SCORE_GAP):
             break
         picked.take(sentence, passage)
     # A message asking several things: each question's best sentence, if the answer has room
