@@ -11,11 +11,11 @@ HOST ?= 127.0.0.1
 PORT ?= 7860
 # `make serve`: this many app processes behind nginx (serving/replicas.py).
 REPLICAS ?= 2
-# The realistic dev set (eval/dev_realistic.jsonl, from ../shared/eval), gated a little below
-# the level reached: hit@1 0.806, hit@3 0.898, facts 0.787, out of scope refused 0.971,
-# answerable refused 0.028, emergencies 1.0. Two index builds differing by 4 bank questions
-# differed by 0.02 in hit@1, hence the margin.
-DEV_GATE = --min-hit1 0.76 --min-hit3 0.85 --min-facts 0.74 --min-refusal 0.94 \
+# The realistic dev set (eval/dev_realistic.jsonl, from ../shared/eval), gated at issue 11's
+# realistic targets, which it now reaches: hit@1 0.843, hit@3 0.917, facts 0.824, out of scope
+# refused 0.971, answerable refused 0.009, emergencies 1.0. The index build is deterministic
+# (a fresh clone's CI has matched this machine's figures exactly).
+DEV_GATE = --min-hit1 0.80 --min-hit3 0.90 --min-facts 0.80 --min-refusal 0.90 \
 	--max-false-refusal 0.05 --min-emergency 1.0 --min-grounding 1.0
 
 .PHONY: run serve test index fit eval bench lint browser clean axe

@@ -1,6 +1,6 @@
 """The question bank: questions people ask that one source sentence answers.
 
-`corpus/training/bank.jsonl` holds about a thousand of them, written for this purpose from the
+`corpus/training/bank.jsonl` holds about 2,600 of them, written for this purpose from the
 pages alone (never from an eval set) in the voices people use: plain, lay words with typos,
 2-5 keyword look-ups, a line of story first. Each names the sentence that answers it by a
 verbatim phrase. The index build embeds them; at question time a message close to a bank
