@@ -55,6 +55,17 @@ def load_examples(path: Path) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
+def labelled_examples(name: str, corpus_dir: Path) -> tuple[list[str], list[str]]:
+    """What head `name` is trained on: its own file, plus the messages another file lends it
+    under one label (CALM_FROM). A missing file lends nothing."""
+    files = training_files(corpus_dir)
+    texts, labels = load_examples(files[name])
+    if name in CALM_FROM and files[CALM_FROM[name][0]].exists():
+        extra, _ = load_examples(files[CALM_FROM[name][0]])
+        texts, labels = texts + extra, labels + [CALM_FROM[name][1]] * len(extra)
+    return texts, labels
+
+
 def fold_of(text: str) -> int:
     """A stable fold: the same text is always in the same one, whatever the file order."""
     return int(hashlib.sha256(text.encode()).hexdigest(), 16) % FOLDS
@@ -161,14 +172,10 @@ def build_heads(model_encoder, corpus_dir: Path, folder: Path) -> dict:
     """Fit every head; write heads.npz (weights), heads_vocabulary.json and heads.json (held-out
     figures)."""
     arrays, report, vocabularies = {}, {}, {}
-    files = training_files(corpus_dir)
-    for name, path in files.items():
+    for name, path in training_files(corpus_dir).items():
         if not path.exists():
             continue
-        texts, labels = load_examples(path)
-        if name in CALM_FROM and files[CALM_FROM[name][0]].exists():
-            extra, _ = load_examples(files[CALM_FROM[name][0]])
-            texts, labels = texts + extra, labels + [CALM_FROM[name][1]] * len(extra)
+        texts, labels = labelled_examples(name, corpus_dir)
         head, report[name] = fit_head(model_encoder, texts, labels, TARGETS[name], ANALYZER[name])
         arrays[f"{name}.classes"] = np.array(head.classes)
         arrays[f"{name}.coef"] = head.coef

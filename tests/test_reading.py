@@ -3,7 +3,10 @@ safety by meaning and words. On the real corpus, model and classifiers."""
 
 import pytest
 
+from indexer.sources import CORPUS_DIR
+from indexer.train_heads import labelled_examples
 from qa.read import question_parts, read_message
+from qa.texts import compile_any, load_texts
 
 
 def count_topical(text: str) -> int:
@@ -201,27 +204,18 @@ def test_sentence_splitting_is_safe_across_threads():
 
 def test_emergency_patterns_match_no_calm_message_of_the_labelled_set():
     """The patterns are for unambiguous cases only; whether a phrase is unambiguous is read
-    from the team's labelled messages, not assumed: none may match a calm one ("the waiting
-    is killing me", "am I going to die from this?", "had a stroke years ago")."""
-    import json
-    import re
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent
-    scope = json.loads((root / "corpus" / "scope.json").read_text(encoding="utf-8"))
-    training = root / "corpus" / "training"
-    rows = [json.loads(line) for line in (training / "safety.jsonl").read_text().splitlines()]
-    rows += [
-        {"text": json.loads(line)["text"], "label": "calm"}
-        for line in (training / "scope.jsonl").read_text().splitlines()
-    ]
-    assert len(rows) > 2000
-    for kind, patterns in scope["emergency"].items():
+    from the team's labelled messages (what the safety classifier is trained on), not assumed:
+    none may match a calm one ("the waiting is killing me", "am I going to die from this?",
+    "had a stroke years ago")."""
+    texts, labels = labelled_examples("safety", CORPUS_DIR)
+    assert len(texts) > 2000
+    for kind, patterns in load_texts().scope["emergency"].items():
         found = []
         for pattern in patterns:
-            matched = [r for r in rows if re.search(pattern, r["text"].lower())]
-            assert [r["text"] for r in matched if r["label"] == "calm"] == [], pattern
-            found += [r for r in matched if r["label"] == kind]
+            rule = compile_any([pattern])  # as the safety gate compiles them
+            matched = [(t, label) for t, label in zip(texts, labels, strict=True) if rule.search(t)]
+            assert [t for t, label in matched if label == "calm"] == [], pattern
+            found += [t for t, label in matched if label == kind]
         assert len(found) >= 5, kind  # the patterns do catch emergencies of their kind
 
 
