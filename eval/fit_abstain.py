@@ -78,8 +78,14 @@ def curve(probabilities: np.ndarray, labels: np.ndarray) -> list[dict]:
 
 
 def choose(points: list[dict]) -> dict:
+    """The fewest out-of-scope answered within the refusal budget; of thresholds that answer
+    as few, the lowest, which refuses the fewest answerable questions (the highest was taken
+    before: 0.78 where 0.76 answers the same out-of-scope share and refuses 0.5% fewer)."""
     allowed = [p for p in points if p["answerable_refused"] <= MAX_ANSWERABLE_REFUSED]
-    return min(allowed or points[:1], key=lambda p: (p["out_of_scope_answered"], -p["threshold"]))
+    return min(
+        allowed or points[:1],
+        key=lambda p: (p["out_of_scope_answered"], p["answerable_refused"], p["threshold"]),
+    )
 
 
 def fit(features: np.ndarray, labels: np.ndarray) -> tuple[dict, list[dict]]:

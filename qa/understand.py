@@ -200,6 +200,14 @@ class Understander:
             topic = [w for w in self.topical_words(earlier) if stem(w) in self.topics]
             if topic:
                 return f"{text} ({' '.join(dict.fromkeys(topic))})"
+        if history and DEPENDENT.search(text):
+            # "...call them?" after a question that names no treatment or drug ("Does the
+            # American Cancer Society have programs...?"): "them" is what that question was
+            # about, so its topical words the corpus knows are searched with this one.
+            earlier = self.earlier_question(history[-1])
+            known = [w for w in self.topical_words(earlier) if self._known(w)]
+            if known:
+                return f"{text} ({' '.join(dict.fromkeys(known))})"
         return text
 
     def understand(

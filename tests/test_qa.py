@@ -128,10 +128,10 @@ def test_emergencies_get_the_right_notice_first(qa, question):
 
 
 def test_personal_advice_points_to_the_care_team_and_may_quote_in_general(qa):
-    record = qa.answer("Should I stop taking my imatinib because of the diarrhea?")
+    record = qa.answer("Should my husband stop his sunitinib because his blood pressure went up?")
     assert record.category == "personal_advice"
     assert "care team" in record.notice and HELPLINE in record.notice
-    assert "diarrhea" in record.answer
+    assert "high blood pressure" in record.answer  # what the pages say of sunitinib, in general
 
 
 def test_empty_and_overlong_questions_get_a_message(qa):

@@ -4,7 +4,7 @@ safety by meaning and words. On the real corpus, model and classifiers."""
 import pytest
 
 from indexer.sources import CORPUS_DIR
-from indexer.train_heads import labelled_examples
+from indexer.train_heads import labelled_examples, lent_voices
 from qa.read import question_parts, read_message
 from qa.texts import compile_any, load_texts
 
@@ -230,3 +230,35 @@ def test_emergency_patterns_match_no_calm_message_of_the_labelled_set():
 def test_an_idiom_or_a_past_event_is_answered_not_alarmed(qa, message):
     record = qa.answer(message)
     assert record.category != "emergency", record.notice
+
+
+@pytest.mark.parametrize(
+    "look_up",
+    ["sutent hair color", "rfa probe guidance", "lap surgery recovery", "TAE groin catheter"],
+)
+def test_a_terse_look_up_the_pages_answer_is_answered(qa, look_up):
+    """Two to four words in shorthand read as chit-chat to a scope classifier that had learnt
+    the in-scope kind from whole questions only; the question bank lends it those voices
+    (indexer/train_heads.py, VOICES_FROM)."""
+    record = qa.answer(look_up)
+    assert record.category == "answer", (record.category, record.reason, record.notice)
+    assert record.answer and record.citations
+
+
+def test_the_bank_lends_its_voices_to_the_scope_head_not_its_size():
+    voices, label = lent_voices("scope", CORPUS_DIR)
+    texts, labels = labelled_examples("scope", CORPUS_DIR)
+    assert label == "in_scope" and len(voices) > 2000
+    assert labels.count(label) < len(voices) / 5  # hence the weights: the prior stays the set's
+    assert not set(voices) & {t for t, lab in zip(texts, labels, strict=True) if lab != label}
+
+
+def test_a_follow_up_about_a_question_that_names_no_treatment_keeps_its_subject(qa):
+    """ "Them" is what the last question was about, even when that names no drug or
+    procedure (the lexicon's topics): here the American Cancer Society's lodging help."""
+    earlier = "Can the American Cancer Society help with lodging near the hospital?"
+    resolved = qa.understander.resolve("what number do i call for them", [earlier])
+    assert "society" in resolved and "lodging" in resolved
+    record = qa.answer("how do i get in touch with them", [earlier])
+    assert record.category == "answer", (record.category, record.reason)
+    assert "1-800-227-2345" in record.answer
