@@ -195,3 +195,19 @@ def test_ask_prints_a_readable_answer_with_sources(built_index, capsys):
 def test_ask_without_an_index_names_the_fix(tmp_path, capsys):
     assert qa_main(["--index", str(tmp_path / "none"), "ask", "hi"]) == 2
     assert "python -m indexer --index" in capsys.readouterr().err
+
+
+def test_a_short_list_is_quoted_whole(qa):
+    """Two of five treatments under "Types of treatment for GIST include:" would say those are
+    the types: a short list comes whole, whichever item was chosen (compose.SHORT_LIST_WORDS)."""
+    answer = qa.answer("what kind of treatments are used for a GIST").answer
+    for treatment in ("Surgery", "Targeted Therapy", "Ablation", "Chemotherapy", "Radiation"):
+        assert f"- {treatment}" in answer
+
+
+def test_a_question_on_one_side_effect_gets_the_list_that_names_it(qa):
+    """The side effect asked about sits in a short list ("Common side effects of chemo
+    include:"); the answer quotes the list with its lead-in, not a topic sentence alone."""
+    answer = qa.answer("my mum's breathing is worse since chemo began, can chemo do that").answer
+    assert "Common side effects of chemo include:" in answer
+    assert "shortness of breath" in answer and "Hair loss" in answer
