@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.bank import BANK_FILE, load_bank_questions
 from indexer.embed import embed
 from indexer.heads import HEADS_FILE, HEADS_REPORT, HEADS_VOCABULARY, Head, Lexical
 
@@ -40,9 +41,8 @@ CALM_FROM = {"safety": ("scope", "calm")}
 # on the tuning sets (cross-validated abstain operating point, answerable refused / out of
 # scope answered): without the bank 0.027 / 0.194; weight 0.25 0.020 / 0.171; 0.5 0.016 /
 # 0.171; 1.0 0.020 / 0.169; 2.0 0.027 / 0.169.
-VOICES_FROM = {"scope": ("bank", "in_scope")}
+VOICES_FROM = {"scope": "in_scope"}  # head -> the label the bank's questions take
 VOICES_WEIGHT = 0.5  # the lent questions' total weight, in rows of the head's own label
-BANK_FIELD = "question"
 # The counts beside the embedding, per head. Safety reads letter runs (2-4 inside words):
 # typos, run-together words and other languages keep most of theirs. Out of fold on the safety
 # set (4 folds, self-harm at 96% recall) they halve the false crisis flags against word pairs
@@ -67,16 +67,12 @@ def load_examples(path: Path) -> tuple[list[str], list[str]]:
 
 
 def lent_voices(name: str, corpus_dir: Path) -> tuple[list[str], str]:
-    """The messages another file lends head `name` for their voices (VOICES_FROM), and the
-    label they take; none when the head borrows none or the file is missing."""
+    """The bank's questions lent to head `name` for their voices (VOICES_FROM), and the label
+    they take; none when the head borrows none (a missing bank lends nothing)."""
     if name not in VOICES_FROM:
         return [], ""
-    lender, label = VOICES_FROM[name]
-    path = corpus_dir / "training" / f"{lender}.jsonl"
-    if not path.exists():
-        return [], label
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return [row[BANK_FIELD] for row in rows], label
+    bank = load_bank_questions(corpus_dir / "training" / BANK_FILE)
+    return [q.question for q in bank], VOICES_FROM[name]
 
 
 def labelled_examples(name: str, corpus_dir: Path) -> tuple[list[str], list[str]]:

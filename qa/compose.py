@@ -77,6 +77,9 @@ class SentenceTable:
             for s in index.sentences
             if s.list_id is not None or s.introduces_list is not None
         ]
+        self.list_word_count = {
+            n: sum(len(s.text.split()) for s in items) for n, items in self.by_list.items()
+        }
         self.list_members = np.array([i for i, _ in in_list], dtype=np.int64)
         number = {n: k for k, n in enumerate(sorted({n for _, n in in_list}))}
         self.list_of_member = np.array([number[n] for _, n in in_list], dtype=np.int64)
@@ -109,7 +112,7 @@ class SentenceTable:
         return self.by_list.get(list_id, [])
 
     def list_words(self, list_id: int) -> int:
-        return sum(len(s.text.split()) for s in self.list_items(list_id))
+        return self.list_word_count.get(list_id, 0)
 
 
 class Picked:

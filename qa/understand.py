@@ -195,17 +195,16 @@ class Understander:
         if introduced and NEW_REFERENT.search(text):
             named, count = POINTER_PHRASE.subn(introduced[0], text, count=1)
             return named if count else f"{text} ({introduced[0]})"
-        for earlier in reversed(history[-HISTORY_TURNS:]):
-            earlier = self.earlier_question(earlier)
-            topic = [w for w in self.topical_words(earlier) if stem(w) in self.topics]
+        earlier = [self.earlier_question(e) for e in reversed(history[-HISTORY_TURNS:])]
+        for question in earlier:
+            topic = [w for w in self.topical_words(question) if stem(w) in self.topics]
             if topic:
                 return f"{text} ({' '.join(dict.fromkeys(topic))})"
-        if history and DEPENDENT.search(text):
+        if DEPENDENT.search(text):
             # "...call them?" after a question that names no treatment or drug ("Does the
             # American Cancer Society have programs...?"): "them" is what that question was
             # about, so its topical words the corpus knows are searched with this one.
-            earlier = self.earlier_question(history[-1])
-            known = [w for w in self.topical_words(earlier) if self._known(w)]
+            known = [w for w in self.topical_words(earlier[0]) if self._known(w)]
             if known:
                 return f"{text} ({' '.join(dict.fromkeys(known))})"
         return text
