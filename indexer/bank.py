@@ -63,14 +63,20 @@ def load_bank_questions(path: Path) -> list[BankQuestion]:
     return rows
 
 
-def locate(questions: list[BankQuestion], sentences: list[Sentence]) -> list[int | None]:
+def locate(
+    questions: list[BankQuestion], sentences: list[Sentence], pages: list[str] | None = None
+) -> list[int | None]:
     """The id of the sentence holding each question's answer phrase (None when no sentence
-    holds it: a phrase across a sentence boundary, or text the corpus no longer has)."""
+    holds it: a phrase across a sentence boundary, or text the corpus no longer has).
+
+    `pages`, one page slug per sentence: a phrase the pages repeat ("some doctors may
+    recommend trying other targeted drugs") is found on the page its writer named, not on
+    whichever page comes first."""
     folded = [fold(s.text) for s in sentences]
     found: list[int | None] = []
     for question in questions:
         phrase = fold(question.answer)
-        found.append(
-            next((s.id for s, text in zip(sentences, folded, strict=True) if phrase in text), None)
-        )
+        holders = [s.id for s, text in zip(sentences, folded, strict=True) if phrase in text]
+        named = [i for i in holders if pages is not None and pages[i] == question.page]
+        found.append((named or holders or [None])[0])
     return found

@@ -121,7 +121,7 @@ def build_index(
     # The question bank: each question that a sentence of this corpus answers is kept with
     # that sentence's id; a phrase no sentence holds any more is dropped and counted.
     bank = load_bank_questions(corpus_dir / "training" / BANK_FILE)
-    located = locate(bank, sentences)
+    located = locate(bank, sentences, [by_id[s.chunk_id].page_slug for s in sentences])
     bank_questions = [q.question for q, at in zip(bank, located, strict=True) if at is not None]
     bank_sentences = np.array([at for at in located if at is not None], dtype=np.int32)
     # The model, adapted to the bank (indexer/adapt.py): each question paired with its sentence

@@ -91,3 +91,21 @@ def test_the_adapted_model_brings_bank_questions_closer_to_their_sentences(built
 
     assert found_first(adapted) > found_first(base) + 0.1
     assert np.array_equal(embed(base, ["what is imatinib?"]), before_copy)
+
+
+def test_a_bank_phrase_the_pages_repeat_is_found_on_the_page_its_writer_named(built_index):
+    """"Nausea and vomiting" is a side effect on the chemotherapy and the radiation pages: a
+    radiation question's row names radiation-therapy and must point there, not at chemo's."""
+    from indexer.bank import BankQuestion, locate
+    from indexer.store import load_index
+
+    index = load_index(built_index)
+    sentences = list(index.sentences)
+    pages = [index.chunks[s.chunk_id].page_slug for s in sentences]
+    rows = [
+        BankQuestion("does the radiation make you sick", "Nausea and vomiting", page)
+        for page in ("radiation-therapy", "chemotherapy")
+    ]
+    found = locate(rows, sentences, pages)
+    assert [pages[at] for at in found] == ["radiation-therapy", "chemotherapy"]
+    assert all(sentences[at].text == "Nausea and vomiting" for at in found)
