@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.resources
 import re
+import string
 from functools import cache
 
 from symspellpy import SymSpell, Verbosity
@@ -30,6 +31,18 @@ def english_counts() -> dict[str, int]:
     return counts
 
 
+def one_edit(word: str) -> set[str]:
+    """Every string one deletion, transposition, replacement or insertion from `word`."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    letters = string.ascii_lowercase
+    return (
+        {a + b[1:] for a, b in splits if b}
+        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        | {a + c + b[1:] for a, b in splits if b for c in letters}
+        | {a + c + b for a, b in splits for c in letters}
+    )
+
+
 class Speller:
     """Built once from the domain words; `correct` is a few microseconds per unknown word."""
 
@@ -54,10 +67,18 @@ class Speller:
             return word
         distance = 1 if len(word) <= 5 else 2
         found = self.symspell.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance)
-        if not found:
-            return word
         domain = [s for s in found if s.term in self.domain]
-        return (domain or found)[0].term
+        if domain:
+            return domain[0].term
+        if not found or found[0].distance > 1:
+            # Only common words are offered as corrections (SymSpell's start-up cost), so
+            # "palpitatons" stayed as typed and "anemia" came out "amelia". A rarer English
+            # word one edit away is the nearer reading.
+            nearer = [w for w in one_edit(word) if w in self.known]
+            if nearer:
+                counts = english_counts()
+                return max(nearer, key=lambda w: (counts.get(w, 0), w))
+        return found[0].term if found else word
 
     def known_share(self, text: str) -> float:
         """The share of a text's words (any script) that are common English or the corpus's:

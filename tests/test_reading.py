@@ -83,6 +83,16 @@ def test_misspellings_are_corrected_towards_the_corpus(qa, typed, meant):
     assert qa.understander.fix_typos(typed) == meant
 
 
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("palpitatons", "palpitations"), ("jaundise", "jaundice"), ("melatonine", "melatonin")],
+)
+def test_a_misspelling_one_edit_from_a_rarer_word_is_read_as_that_word(qa, typed, meant):
+    """Only common words are corrections SymSpell offers; a rarer English word one edit away
+    is nearer than a common one two edits away, or than leaving the word unread."""
+    assert qa.understander.fix_typos(typed) == meant
+
+
 def test_known_words_are_left_alone(qa):
     text = "is the tumour dangerous for my brother"
     assert qa.understander.fix_typos(text) == "is the tumor dangerous for my brother"
