@@ -94,8 +94,8 @@ def test_the_adapted_model_brings_bank_questions_closer_to_their_sentences(built
 
 
 def test_a_bank_phrase_the_pages_repeat_is_found_on_the_page_its_writer_named(built_index):
-    """"Nausea and vomiting" is a side effect on the chemotherapy and the radiation pages: a
-    radiation question's row names radiation-therapy and must point there, not at chemo's."""
+    """The chemotherapy and the radiation pages both list "Nausea and vomiting": a radiation
+    question's row names radiation-therapy and must point there, not at chemo's."""
     from indexer.bank import BankQuestion, locate
     from indexer.store import load_index
 
