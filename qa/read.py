@@ -23,6 +23,9 @@ ASKING_INSIDE = re.compile(
     r"looking for)\b|\bwondering (if|whether|what|how|why|about)\b|\bany (idea|info|advice)\b",
     re.IGNORECASE,
 )
+# A few words with no sentence end ("sunitinib side effects", "gleevec tumor bleeding") are
+# a look-up: what people type into a search box asks, though it has no question's grammar.
+LOOKUP_WORDS = 4
 MIN_CONTENT = 2  # topical words a question part needs before it is searched alone
 # A second question joined to the first inside one sentence: "what is X and when is it used",
 # "... and can I still work?". After "and", a verb like "is" asks only when a subject follows
@@ -63,6 +66,11 @@ def asks(sentence: str) -> bool:
     )
 
 
+def looks_up(message: str) -> bool:
+    text = message.strip()
+    return len(text.split()) <= LOOKUP_WORDS and not text.endswith((".", "!"))
+
+
 def read_message(message: str, content_words) -> Reading:
     """Split a cleaned message into sentences; the question sentences are the focus.
 
@@ -76,7 +84,7 @@ def read_message(message: str, content_words) -> Reading:
     ) or (message,)
     asking = [i for i, s in enumerate(sentences) if asks(s)]
     if len(sentences) == 1 or not asking:
-        return Reading(message, sentences, message, (), bool(asking))
+        return Reading(message, sentences, message, (), bool(asking) or looks_up(message))
     chosen = set(asking)
     first = asking[0]
     while first > 0 and content_words(" ".join(sentences[i] for i in sorted(chosen))) < MIN_CONTENT:

@@ -69,6 +69,13 @@ def test_each_question_of_a_two_question_message_is_answered(qa):
     assert "spread to the liver" in record.answer
 
 
+def test_a_few_words_with_no_sentence_end_are_a_look_up_that_asks():
+    """A search-box look-up asks, though it has no question's grammar: an emergency notice it
+    may get comes with the answer, not instead of it; a short statement still only tells."""
+    assert read_message("regorafenib rash blisters", count_topical).asking
+    assert not read_message("He fainted.", count_topical).asking
+
+
 def test_a_message_that_asks_nothing_is_marked():
     assert not read_message("He collapsed. He is not breathing.", count_topical).asking
     assert read_message("He collapsed. What do I do?", count_topical).asking
