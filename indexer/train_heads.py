@@ -22,10 +22,14 @@ from indexer.heads import HEADS_FILE, HEADS_REPORT, HEADS_VOCABULARY, Head, Lexi
 # What each class's threshold must reach out of fold: safety is recall first (a
 # missed emergency is the worst miss); a request to decide for someone is flagged only when
 # sure, since that declines the question.
+# Raised from 0.97 and 0.96: out of fold, medical recall 0.971 -> 0.981 (precision 0.966 ->
+# 0.939), self-harm 0.961 -> 0.982 (precision 0.879 -> 0.840). On the tuning sets' answerable
+# messages 24 instead of 18 notices beside an answer, the same answers; the dev safety file's
+# one missed medical emergency is caught.
 TARGETS = {
     "safety": {
-        "medical": ("recall", 0.97),
-        "self_harm": ("recall", 0.96),
+        "medical": ("recall", 0.98),
+        "self_harm": ("recall", 0.98),
         "decision": ("precision", 0.95),
     },
     "scope": {},
