@@ -31,12 +31,17 @@ TUNING_SETS = tuple(
         "dev_realistic.jsonl",
         "dev_extra.jsonl",
         "dev_extra2.jsonl",
+        # 160 out-of-scope messages in people's voices (a helper wrote them from the pages,
+        # never seeing the code or an eval set): with the others' 71 alone, one message
+        # answered or refused moved the out-of-scope share by 1.4 points.
+        "dev_oos.jsonl",
     )
 )
 # The operating point: refuse at most this share of answerable questions (cross-validated),
 # and within that, answer as few out-of-scope ones as possible.
 MAX_ANSWERABLE_REFUSED = 0.03
 FOLDS = 5
+REPEATS = 10
 
 
 def tuning_examples() -> list[tuple[str, list[str], bool]]:
@@ -93,8 +98,21 @@ def fit(features: np.ndarray, labels: np.ndarray) -> tuple[dict, list[dict]]:
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     model = LogisticRegression(C=1.0, max_iter=2000)
-    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=0)
-    held_out = cross_val_predict(model, features, labels, cv=folds, method="predict_proba")[:, 1]
+    # Each message's out-of-fold probability, averaged over REPEATS splits: with one split the
+    # chosen threshold moved between 0.76 and 0.80 from split to split (six seeds tried).
+    held_out = np.mean(
+        [
+            cross_val_predict(
+                model,
+                features,
+                labels,
+                cv=StratifiedKFold(FOLDS, shuffle=True, random_state=seed),
+                method="predict_proba",
+            )[:, 1]
+            for seed in range(REPEATS)
+        ],
+        axis=0,
+    )
     points = curve(held_out, labels)
     model.fit(features, labels)
     return {"weights": model.coef_[0].tolist(), "bias": float(model.intercept_[0])}, points
