@@ -37,6 +37,9 @@ POINTER_PHRASE = re.compile(
     re.IGNORECASE,
 )
 HISTORY_TURNS = 3
+# Shorthand is written out only in a message mostly of English words (qa.engine reads a message
+# below half as written in another language).
+ENGLISH_SHARE = 0.5
 HISTORY_CHARS = 500
 
 
@@ -72,6 +75,7 @@ class Understander:
         lexicon = texts.lexicon
         self.vocabulary = vocabulary  # stems known to the corpus
         self.variants = lexicon["spelling_variants"]
+        self.abbreviations = lexicon.get("abbreviations", {})
         self.generic = frozenset(stem(w) for w in lexicon["generic"]) | frozenset(
             lexicon["generic"]
         )
@@ -112,6 +116,10 @@ class Understander:
         over the corpus vocabulary and common English). The variants come first: SymSpell
         alone turned "isnt" into "int" and "doesnt" into "doesn"."""
         text = re.sub(r"[a-z][a-z'-]+", lambda m: self.variants.get(m.group(0), m.group(0)), text)
+        if self.speller.known_share(text) >= ENGLISH_SHARE:
+            # Shorthand ("tx", "se", "mets") written out: the embedding model cannot read it,
+            # and "se" is a word of its own in Spanish or French.
+            text = re.sub(r"[a-z]+", lambda m: self.abbreviations.get(m.group(0), m.group(0)), text)
         return self.speller.correct(text)
 
     def content_count(self, text: str) -> int:

@@ -100,6 +100,14 @@ def test_a_misspelling_one_edit_from_a_rarer_word_is_read_as_that_word(qa, typed
     assert qa.understander.fix_typos(typed) == meant
 
 
+def test_shorthand_is_written_out_before_the_message_is_read(qa):
+    """The embedding model cannot read "tx" or "se"; in a message in Spanish "se" is a word."""
+    typed = "dx in march, what tx comes first and what se should i expect"
+    spelled = "diagnosis in march, what treatment comes first and what side effects should i expect"
+    assert qa.understander.fix_typos(typed) == spelled
+    assert " se " in qa.understander.fix_typos("no se que hacer con el tratamiento")
+
+
 def test_known_words_are_left_alone(qa):
     text = "is the tumour dangerous for my brother"
     assert qa.understander.fix_typos(text) == "is the tumor dangerous for my brother"
