@@ -31,12 +31,12 @@ TUNING_SETS = tuple(
         "dev_realistic.jsonl",
         "dev_extra.jsonl",
         "dev_extra2.jsonl",
-        # 160 out-of-scope messages in people's voices (a helper wrote them from the pages,
-        # never seeing the code or an eval set): with the others' 71 alone, one message
-        # answered or refused moved the out-of-scope share by 1.4 points.
-        "dev_oos.jsonl",
     )
 )
+# eval/dev_oos.jsonl (159 out-of-scope messages in people's voices) was tried as a fifth set:
+# out of scope refused on it 0.87 -> 0.91, but the decision it fitted refused "my baby brother
+# has gist, how is it treated" (issue 11's own example; P 0.55 against a threshold of 0.66).
+# It stays an eval set that reports the out-of-scope side.
 # The operating point: refuse at most this share of answerable questions (cross-validated),
 # and within that, answer as few out-of-scope ones as possible.
 MAX_ANSWERABLE_REFUSED = 0.03

@@ -273,7 +273,9 @@ class QA:
         return Evidence(
             sentence_similarity=selection.top_similarity,
             passage_similarity=best_dense.dense,
-            coverage=selection.coverage,
+            # A question of everyday words only ("how is it treated") has none of its own
+            # to miss: 0 here read as "nothing it names is covered".
+            coverage=selection.coverage if understood.key_terms else 1.0,
             # Only everyday words ("how is it treated"): nothing unknown counts against it.
             known_share=known / content if content else 1.0,
             lexical=math.log1p(max(p.lexical for p in passages)) / LEXICAL_SCALE,
