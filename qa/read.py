@@ -20,7 +20,11 @@ ASKING_OPENER = re.compile(
 ASKING_INSIDE = re.compile(
     r"\b(i|we)('d| would)? (want|wanted|need|needed|like|would like|wish) to (know|understand|"
     r"learn|find out|ask)\b|\b(i'?m|i am|we'?re|we are) (wondering|curious|trying to understand|"
-    r"looking for)\b|\bwondering (if|whether|what|how|why|about)\b|\bany (idea|info|advice)\b",
+    r"looking for)\b|\bwondering (if|whether|what|how|why|about)\b|\bany (idea|info|advice)\b|"
+    # A question run on after a statement with no stop between ("i cant drive no more who can
+    # take me ...", "... is there help for that"): a question word and then its verb.
+    r"\b(what|how|who|which|when|where|why) (can|could|do|does|did|is|are|will|would|should)\b|"
+    r"\b(is|are) there\b",
     re.IGNORECASE,
 )
 # A few words with no sentence end ("sunitinib side effects", "gleevec tumor bleeding") are
