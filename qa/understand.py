@@ -117,9 +117,11 @@ class Understander:
         alone turned "isnt" into "int" and "doesnt" into "doesn"."""
         text = re.sub(r"[a-z][a-z'-]+", lambda m: self.variants.get(m.group(0), m.group(0)), text)
         if self.speller.known_share(text) >= ENGLISH_SHARE:
-            # Shorthand ("tx", "se", "mets") written out: the embedding model cannot read it,
-            # and "se" is a word of its own in Spanish or French.
-            text = re.sub(r"[a-z]+", lambda m: self.abbreviations.get(m.group(0), m.group(0)), text)
+            # Shorthand ("tx", "se", "mets", "u", "b4") written out: the embedding model cannot
+            # read it, and "se" is a word of its own in Spanish or French.
+            text = re.sub(
+                r"[a-z][a-z0-9]*", lambda m: self.abbreviations.get(m.group(0), m.group(0)), text
+            )
         return self.speller.correct(text)
 
     def content_count(self, text: str) -> int:

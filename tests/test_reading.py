@@ -100,6 +100,26 @@ def test_a_misspelling_one_edit_from_a_rarer_word_is_read_as_that_word(qa, typed
     assert qa.understander.fix_typos(typed) == meant
 
 
+@pytest.mark.parametrize("name", ["herceptin", "xeloda", "ibrance"])
+def test_a_word_is_never_corrected_to_one_with_another_first_letter(qa, name):
+    """Drugs the pages never name were read as "perception", "reload" and "branch", which
+    then looked like words the pages know: a misspelling seldom changes the first letter."""
+    assert qa.understander.fix_typos(f"is {name} used for gist") == f"is {name} used for gist"
+
+
+def test_texting_shorthand_is_written_out(qa):
+    typed = "wat r the side effects b4 surgery, can u tell me thru the nite"
+    spelled = "what are the side effects before surgery, can you tell me through the night"
+    assert qa.understander.fix_typos(typed) == spelled
+
+
+def test_a_question_run_on_after_a_statement_still_asks():
+    """No full stop between them: the question word and its verb mark the question."""
+    assert read_message("my wife cant walk far now who can help with rides", count_topical).asking
+    assert read_message("he has no appetite is there anything for that", count_topical).asking
+    assert not read_message("he is vomiting blood and shaking all over", count_topical).asking
+
+
 def test_shorthand_is_written_out_before_the_message_is_read(qa):
     """The embedding model cannot read "tx" or "se"; in a message in Spanish "se" is a word."""
     typed = "dx in march, what tx comes first and what se should i expect"
