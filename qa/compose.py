@@ -281,6 +281,9 @@ def select(
         pairs = scored
         scored = [(float(x), s, p) for x, (s, p) in zip(scores, pairs, strict=True)]
     bank_similarity = float(bank.max()) if len(bank) else 0.0
+    if message_vector is not None and index.bank is not None:
+        whole = index.bank.sentence_scores(message_vector, len(dense))
+        bank_similarity = max(bank_similarity, float(whole.max()))
     if not scored:
         return Selection((), 0.0, 0.0, bank_similarity)
     scored.sort(key=lambda row: -row[0])

@@ -182,7 +182,10 @@ class QA:
             category, notice = ANSWER, ""
         # The scope classifier, read once: it can overrule a topic pattern, it is a feature of
         # the decision to answer, and it names the notice of a refusal.
-        scope = self.scope.strongest(query_vector, [understood.text]) if self.scope else None
+        # Read over the question part and, for a message of several sentences, the whole
+        # message: "is he wrong?" says what it asks only with the sentence before it.
+        views = [understood.text] + ([reading.message] if len(vectors) > 1 else [])
+        scope = self.scope.strongest(vectors[: len(views)], views) if self.scope else None
         if verdict.not_covered and scope is not None and scope[IN_SCOPE] >= SCOPE_OVERRULES:
             # A topic word in a question about what the pages cover ("alcohol" ablation, "how
             # long do I have to lie on the table"): retrieval and the abstain decision judge it.
