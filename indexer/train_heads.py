@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import numpy as np
 from indexer.bank import BANK_FILE, load_bank_questions
 from indexer.embed import embed
 from indexer.heads import HEADS_FILE, HEADS_REPORT, HEADS_VOCABULARY, Head, Lexical
+from indexer.text import split_sentences
 
 # What each class's threshold must reach out of fold: safety is recall first (a
 # missed emergency is the worst miss); a request to decide for someone is flagged only when
@@ -53,6 +55,22 @@ VOICES_WEIGHT = 0.5  # the lent questions' total weight, in rows of the head's o
 # (94 -> 42, precision 0.76 -> 0.88) at the same recall; medical precision 0.94 -> 0.93.
 ANALYZER = {"safety": ("char_wb", (2, 4)), "scope": ("word", (1, 2))}
 FOLDS = 4  # thresholds are chosen on out-of-fold probabilities, folds by a hash of the text
+# A crisis is often one sentence inside a long message about treatment ("...and I have been
+# keeping the pills aside..."); the whole message's embedding then sits far from the short
+# crisis messages the head learnt. Each self-harm message is also learnt buried among 1-3 calm
+# sentences (taken from the calm messages), and as many calm messages are made as long, so
+# that length says nothing. Measured on 200 hard dev messages a helper wrote (50 self-harm,
+# most long with the crisis buried; 50 medical; 60 calm; 40 anxious): self-harm caught
+# 43 -> 50 of 50, calm messages given an emergency notice 3 -> 4 of 60; on the dev safety file
+# 40/40 and 60/60 kept, calm 76 -> 75 of 80. The cost: notices beside answers on the four
+# tuning sets 22 -> 46 of 700, most on long stories. Medical messages buried too (weight 0.5
+# or 0.2): medical 49 -> 50 of 50, but 20 or 15 notices on those 140 calm messages (9 here)
+# and 31 or 21 beside answers on dev_extra2 alone (19 here).
+# Thresholds are still chosen on the messages as written (below). Deterministic (fixed seed).
+BURIED = {"safety": ("self_harm",)}
+BURIED_CONTEXT = (1, 3)  # calm sentences around each buried message
+BURIED_WEIGHT = 0.5
+BURIED_SEED = 7
 
 
 def training_files(corpus_dir: Path) -> dict[str, Path]:
@@ -88,6 +106,27 @@ def labelled_examples(name: str, corpus_dir: Path) -> tuple[list[str], list[str]
         extra, _ = load_examples(files[CALM_FROM[name][0]])
         texts, labels = texts + extra, labels + [CALM_FROM[name][1]] * len(extra)
     return texts, labels
+
+
+def buried(texts: list[str], labels: list[str], urgent: tuple[str, ...]):
+    """(texts, labels, sources): each urgent message with 1-3 calm sentences before or after
+    it, and as many calm messages with calm sentences around them; `sources` are the messages
+    they were made from, so that each falls in its source's fold."""
+    rng = random.Random(BURIED_SEED)
+    calm = [t for t, label in zip(texts, labels, strict=True) if label == "calm"]
+    context = [
+        s for t in calm for s in split_sentences(t) if len(s.split()) >= 4 and not s.endswith("?")
+    ]
+    targets = [(t, label) for t, label in zip(texts, labels, strict=True) if label in urgent]
+    targets += [(t, "calm") for t in rng.sample(calm, min(len(calm), len(targets)))]
+    made, made_labels, sources = [], [], []
+    for text, label in targets:
+        around = rng.sample(context, rng.randint(*BURIED_CONTEXT))
+        cut = rng.randint(0, len(around))
+        made.append(" ".join([*around[:cut], text, *around[cut:]]))
+        made_labels.append(label)
+        sources.append(text)
+    return made, made_labels, sources
 
 
 def fold_of(text: str) -> int:
@@ -154,6 +193,7 @@ def fit_head(
     targets: dict,
     analyzer: tuple,
     weights: np.ndarray | None = None,
+    sources: list[str] | None = None,
 ) -> Head:
     """Choose thresholds on out-of-fold probabilities (every example scored by a model that
     did not see it, FOLDS fits), then fit on all. One held-out quarter was used before: with
@@ -161,7 +201,7 @@ def fit_head(
     doubled the false crisis notices on the dev sets."""
     vectors = embed(model_encoder, texts)
     labels_array = np.array(labels)
-    folds = np.array([fold_of(t) for t in texts])
+    folds = np.array([fold_of(t) for t in (sources or texts)])
     if weights is None:
         weights = np.ones(len(texts), dtype=np.float64)
     probs = None
@@ -182,11 +222,14 @@ def fit_head(
         if probs is None:
             probs = np.zeros((len(texts), fold_probs.shape[1]), dtype=np.float32)
         probs[test] = fold_probs
-    report = {"out_of_fold": len(texts), "folds": FOLDS, "classes": {}}
+    # Thresholds and figures on the messages as written: made-up buried ones teach, but the
+    # recall to reach is on what people send.
+    written = np.array([t == s for t, s in zip(texts, sources or texts, strict=True)])
+    report = {"out_of_fold": int(written.sum()), "folds": FOLDS, "classes": {}}
     thresholds = []
     for n, label in enumerate(trial.classes):
-        column = probs[:, n]
-        positive = labels_array == label
+        column = probs[written, n]
+        positive = labels_array[written] == label
         threshold = _threshold(column, positive, targets[label]) if label in targets else 0.5
         flagged = column >= threshold
         thresholds.append(threshold)
@@ -214,8 +257,13 @@ def build_heads(model_encoder, corpus_dir: Path, folder: Path) -> dict:
             share = VOICES_WEIGHT * labels.count(label) / len(voices)
             weights = np.concatenate([weights, np.full(len(voices), share)])
             texts, labels = texts + voices, labels + [label] * len(voices)
+        sources = list(texts)
+        if name in BURIED:
+            made, made_labels, made_from = buried(texts, labels, BURIED[name])
+            texts, labels, sources = texts + made, labels + made_labels, sources + made_from
+            weights = np.concatenate([weights, np.full(len(made), BURIED_WEIGHT)])
         head, report[name] = fit_head(
-            model_encoder, texts, labels, TARGETS[name], ANALYZER[name], weights
+            model_encoder, texts, labels, TARGETS[name], ANALYZER[name], weights, sources
         )
         arrays[f"{name}.classes"] = np.array(head.classes)
         arrays[f"{name}.coef"] = head.coef

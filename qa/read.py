@@ -24,7 +24,7 @@ ASKING_INSIDE = re.compile(
     # A question run on after a statement with no stop between ("i cant drive no more who can
     # take me ...", "... is there help for that"): a question word and then its verb.
     r"\b(what|how|who|which|when|where|why) (can|could|do|does|did|is|are|will|would|should)\b|"
-    r"\b(is|are) there\b",
+    r"\b(is|are) there\b|\b(do|does|did|can|could|will|would|should) (i|you|he|she|we|they)\b",
     re.IGNORECASE,
 )
 # A few words with no sentence end ("sunitinib side effects", "gleevec tumor bleeding") are
