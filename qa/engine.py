@@ -10,6 +10,7 @@ from pathlib import Path
 from indexer.embed import default_model, embed
 from indexer.lexical import terms, words
 from indexer.store import DEFAULT_INDEX_DIR, Index, load_index
+from indexer.text import split_sentences
 from qa.abstain import AbstainModel, Evidence, load_abstain_model
 from qa.compose import SentenceTable, render, select
 from qa.ranking import load_ranking
@@ -24,7 +25,7 @@ from qa.records import (
     Citation,
 )
 from qa.retrieve import retrieve
-from qa.safety import MEDICAL, SELF_HARM, SafetyGate
+from qa.safety import MEDICAL, SELF_HARM, SENTENCE_WORDS, SafetyGate
 from qa.texts import load_texts
 from qa.understand import Understander, clean
 
@@ -142,7 +143,7 @@ class QA:
             return self._record(started, "", INPUT_ERROR, self.texts.notice("empty"))
         if len(text) > MAX_QUESTION_CHARS or len(question) > MAX_QUESTION_CHARS * 4:
             # Too long to answer well, but never too long to be read for an emergency.
-            kind = self._emergency_in(text[:MAX_QUESTION_CHARS])
+            kind = self._emergency_in(text)  # all of it (up to 4x the limit), sentence by sentence
             if kind:
                 return self._record(started, "", EMERGENCY, self.texts.notice(NOTICES[kind]))
             notice = self.texts.notice("too_long", max_chars=MAX_QUESTION_CHARS)
@@ -164,12 +165,14 @@ class QA:
         # frightened line inside a long story is enough). Sentence by sentence was tried: a
         # short "i can't sleep." alone looks like a crisis, and 40% of dev questions got one.
         # Embedding the expanded text as well was measured: dev hit@1 0.694 -> 0.685, out of
-        # scope refused 0.914 -> 0.886, 1.6x the latency.
+        # scope refused 0.914 -> 0.886, 1.6x the latency. (Sentences are also read alone for a
+        # crisis, below, at a much higher bar and only when long: qa/safety.SENTENCE_SURE.)
         texts = [understood.text]
         sentences: tuple[str, ...] = ()
         if len(reading.sentences) > 1:
             texts.append(reading.message)
-            sentences = reading.sentences  # each is read alone for an emergency, too
+            # Each long enough sentence is read alone for an emergency, too.
+            sentences = tuple(s for s in reading.sentences if len(s.split()) >= SENTENCE_WORDS)
         parts = question_parts(reading)
         vectors = embed(self.model, texts + list(parts))
         part_vectors = vectors[len(texts) :] if parts else None
@@ -253,11 +256,16 @@ class QA:
         )
 
     def _emergency_in(self, text: str) -> str:
-        """The kind of emergency a text shows, if any (patterns and classifier)."""
+        """The kind of emergency a text shows, if any (patterns and classifier, on the text
+        and on each of its long enough sentences: the longest messages dilute a crisis most)."""
         lowered = text.lower()
         vectors = embed(self.model, [lowered])
+        sentences = [s for s in split_sentences(lowered) if len(s.split()) >= SENTENCE_WORDS]
+        sentence_probs = (
+            self.gate.probabilities(sentences, embed(self.model, sentences)) if sentences else None
+        )
         kind, _ = self.gate.emergency(
-            lowered, [lowered], self.gate.probabilities([lowered], vectors)
+            lowered, [lowered], self.gate.probabilities([lowered], vectors), sentence_probs
         )
         return kind
 

@@ -22,9 +22,12 @@ ASKING_INSIDE = re.compile(
     r"learn|find out|ask)\b|\b(i'?m|i am|we'?re|we are) (wondering|curious|trying to understand|"
     r"looking for)\b|\bwondering (if|whether|what|how|why|about)\b|\bany (idea|info|advice)\b|"
     # A question run on after a statement with no stop between ("i cant drive no more who can
-    # take me ...", "... is there help for that"): a question word and then its verb.
-    r"\b(what|how|who|which|when|where|why) (can|could|do|does|did|is|are|will|would|should)\b|"
-    r"\b(is|are) there\b|\b(do|does|did|can|could|will|would|should) (i|you|he|she|we|they)\b",
+    # take me ...", "... is there help for that", "... do i still get help"): a question word
+    # and a modal verb, "is there" and what there is, or a verb before its subject. Not "is"
+    # after a question word: "my husband, who is 64," and "the tumor, which is 5 cm," tell.
+    r"\b(what|how|who|which|when|where|why) (can|could|do|does|did|will|would|should)\b|"
+    r"\b(is|are) there (any|a|an|anything|anyone|someone|something|help|way|more|other)\b|"
+    r"(?<!to )\b(do|does|did|can|could|will|would|should) (i|you|he|she|we|they)\b",
     re.IGNORECASE,
 )
 # A few words with no sentence end ("sunitinib side effects", "gleevec tumor bleeding") are

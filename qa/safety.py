@@ -24,12 +24,17 @@ DECISION = "decision"
 NEAR_MISS = 0.15
 # One sentence of a long message, read alone, this sure of an emergency flags the message: a
 # crisis told in one sentence of a story about treatment is diluted in the whole message's
-# embedding ("...he has been putting his pain tablets in a drawer so he has enough..." scored
-# 0.02 in its message, 0.98 alone). A sentence alone is read out of the context the head learnt
-# (whole messages), hence bars this high. On 1,086 dev messages that are not emergencies (calm,
-# anxious, answerable, out of scope), extra notices at 0.90 / 0.95 / 0.98: self-harm 18 / 11 /
-# 2, medical 11 / 4 / 2; medical emergencies newly caught at 0.98: 5 of 9 missed.
+# embedding ("...he has been putting his pain tablets in a drawer so he has enough when he
+# decides it is time..." scored 0.02 in its message, 0.98 alone). A sentence alone is read
+# outside the context the head learnt (whole messages), hence bars this high, and only a
+# sentence long enough to carry its own context: a short one alone reads like the short
+# urgent messages of the training set ("i'm so tired of all this." 0.98 self-harm, "my stomach
+# hurts." 0.99 medical), so a symptom stated before a calm question got 911. On 1,086 dev
+# messages that are not emergencies, 11 more crisis notices at 0.95 and 2 more emergency
+# notices at 0.98; with 8 words or more, hard dev medical emergencies 49 -> 50 of 50 for one
+# more notice on 140 calm dev messages and none on the tuning sets' answerable ones.
 SENTENCE_SURE = {SELF_HARM: 0.95, MEDICAL: 0.98}
+SENTENCE_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -76,14 +81,14 @@ class SafetyGate:
         if probs is None:
             return "", False
         strongest = self.head.strongest_of(probs)
-        for kind in (SELF_HARM, MEDICAL):
-            if self.head.flagged(kind, strongest[kind]):
-                return kind, False
+        # Self-harm first, whole message or one sentence: a crisis told inside a story that
+        # also names a symptom gets 988, not only 911.
+        alone = {SELF_HARM: 0.0, MEDICAL: 0.0}
         if sentence_probs is not None and len(sentence_probs):
             alone = self.head.strongest_of(sentence_probs)
-            for kind in (SELF_HARM, MEDICAL):
-                if alone[kind] >= SENTENCE_SURE[kind]:
-                    return kind, False
+        for kind in (SELF_HARM, MEDICAL):
+            if self.head.flagged(kind, strongest[kind]) or alone[kind] >= SENTENCE_SURE[kind]:
+                return kind, False
         return "", strongest[MEDICAL] >= NEAR_MISS
 
     def decision(self, focus: str, probs) -> bool:

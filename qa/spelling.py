@@ -43,12 +43,14 @@ def one_edit(word: str) -> set[str]:
     )
 
 
-def plausible(typed: str, word: str) -> bool:
+def plausible(typed: str, word: str, names: frozenset[str]) -> bool:
     """Whether `word` may be what the misspelt `typed` meant. Typists seldom get a word's first
     letter wrong (a few in a hundred real misspellings, in Yannakoudakis and Fawthrop's and in
-    Pollock and Zamora's counts); a different first letter is a different word: "gastro" is not
-    "castro", "qinlock" not "unlock", "vaping" not "making"."""
-    return word[0] == typed[0]
+    Pollock and Zamora's counts); an English word with another first letter is another word:
+    "gastro" is not "castro", "herceptin" not "perception", "ibrance" not "branch". The
+    corpus's words that are no English word (drug names) may still be reached that way:
+    "usnitinib", "lgeevec"."""
+    return word[0] == typed[0] or word in names
 
 
 class Speller:
@@ -57,6 +59,7 @@ class Speller:
     def __init__(self, domain_words):
         self.domain = frozenset(w for w in domain_words if w.isalpha())
         english = english_counts()
+        self.names = self.domain - frozenset(english)  # drug names and other terms of art
         self.known = self.domain | frozenset(english)
         common = (w for w, count in english.items() if count >= CORRECTION_MIN_COUNT)
         self.common = self.domain | frozenset(common)
@@ -77,11 +80,12 @@ class Speller:
         found = [
             s
             for s in self.symspell.lookup(word, Verbosity.ALL, max_edit_distance=distance)
-            if plausible(word, s.term)
+            if plausible(word, s.term, self.names)
         ]
         closest = [s for s in found if s.distance == min(s.distance for s in found)]
-        # The corpus's words first, then the commonest English word.
-        closest.sort(key=lambda s: (s.term not in self.domain, -s.count))
+        # A word with the typed first letter first ("evry" is "every", not the corpus's
+        # "very"), then the corpus's words, then the commonest English word.
+        closest.sort(key=lambda s: (s.term[0] != word[0], s.term not in self.domain, -s.count))
         if closest and closest[0].term in self.domain:
             return closest[0].term
         if not closest or closest[0].distance > 1:
@@ -89,7 +93,9 @@ class Speller:
             # "palpitatons" stayed as typed and "anemia" came out "amelia". A rarer English
             # word one edit away is the nearer reading.
             counts = english_counts()
-            nearer = [w for w in one_edit(word) if w in self.known and plausible(word, w)]
+            nearer = [
+                w for w in one_edit(word) if w in self.known and plausible(word, w, self.names)
+            ]
             if nearer:
                 return max(nearer, key=lambda w: (counts.get(w, 0), w))
         return closest[0].term if closest else word

@@ -120,7 +120,10 @@ class Understander:
             # Shorthand ("tx", "se", "mets", "u", "b4") written out: the embedding model cannot
             # read it, and "se" is a word of its own in Spanish or French.
             text = re.sub(
-                r"[a-z][a-z0-9]*", lambda m: self.abbreviations.get(m.group(0), m.group(0)), text
+                # A whole token: not "u" of "u.s." or "u/s", nor of "2u".
+                r"(?<![\w./])[a-z][a-z0-9]*(?![\w/]|\.\w)",
+                lambda m: self.abbreviations.get(m.group(0), m.group(0)),
+                text,
             )
         return self.speller.correct(text)
 

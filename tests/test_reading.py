@@ -107,10 +107,18 @@ def test_a_word_is_never_corrected_to_one_with_another_first_letter(qa, name):
     assert qa.understander.fix_typos(f"is {name} used for gist") == f"is {name} used for gist"
 
 
+def test_the_pages_drug_names_are_found_even_with_the_first_letters_swapped(qa):
+    assert qa.understander.fix_typos("usnitinib rash") == "sunitinib rash"
+
+
 def test_texting_shorthand_is_written_out(qa):
-    typed = "wat r the side effects b4 surgery, can u tell me thru the nite"
+    typed = "wat are the side effects b4 surgery, can u tell me thru the nite"
     spelled = "what are the side effects before surgery, can you tell me through the night"
     assert qa.understander.fix_typos(typed) == spelled
+    # Whole tokens only: not the "u" of "u.s." or "u/s".
+    assert qa.understander.fix_typos("we went to the u.s. for the u/s") == (
+        "we went to the u.s. for the u/s"
+    )
 
 
 def test_a_question_run_on_after_a_statement_still_asks():
@@ -119,6 +127,10 @@ def test_a_question_run_on_after_a_statement_still_asks():
     assert read_message("he has no appetite is there anything for that", count_topical).asking
     assert read_message("if i stop the pills do i still get help", count_topical).asking
     assert not read_message("he is vomiting blood and shaking all over", count_topical).asking
+    # A relative clause tells: the notice alone, no quote beside it.
+    assert not read_message("he is vomiting blood which is bright red", count_topical).asking
+    assert not read_message("my wife, who is 70, fainted and is not waking", count_topical).asking
+    assert not read_message("i dont know what to do i am scared", count_topical).asking
 
 
 def test_shorthand_is_written_out_before_the_message_is_read(qa):
@@ -220,7 +232,7 @@ def test_a_long_calm_story_about_treatment_gets_no_crisis_notice(qa):
         "He started imatinib afterwards and is coping with the tiredness. How long will he "
         "usually take imatinib after the operation?"
     )
-    assert "988" not in record.notice and not record.abstained
+    assert record.category == "answer" and record.answer
 
 
 def test_an_emergency_that_asks_nothing_gets_the_notice_alone(qa):
@@ -310,7 +322,34 @@ def test_a_fear_of_dying_from_the_disease_still_gets_its_answer(qa):
     work" gets the 988 notice (P 0.19 against 0.18; the pages have no answer to it). A fear of
     dying with a question the pages answer must still get its answer."""
     record = qa.answer("am i going to die from this thing? what are the side effects of gleevec")
-    assert not record.abstained and "side effects" in record.answer.lower()
+    assert record.category == "answer" and "side effects" in record.answer.lower()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "my stomach hurts. is that a side effect of imatinib?",
+        "she feels dizzy. can sunitinib cause that?",
+    ],
+)
+def test_a_symptom_stated_before_a_calm_question_is_not_an_emergency(qa, message):
+    """Only sentences of 8 words or more are read alone: "my stomach hurts." alone reads like
+    the short urgent messages the safety head learnt (0.99 medical)."""
+    record = qa.answer(message)
+    assert record.category == "answer" and record.answer
+
+
+def test_a_crisis_deep_inside_a_message_too_long_to_answer_is_still_read(qa):
+    story = "He had the operation in May and started imatinib after it, and the swelling is mild. "
+    message = (
+        story
+        * 8
+        + "Yesterday he told me he has been putting his pain tablets in a drawer so he has "
+        "enough when he decides it is time. " + story * 6
+    )
+    assert len(message) > 1000
+    record = qa.answer(message)
+    assert record.category == "emergency" and "988" in record.notice
 
 
 @pytest.mark.parametrize(
