@@ -25,9 +25,9 @@ from qa.records import (
     Citation,
 )
 from qa.retrieve import retrieve
-from qa.safety import MEDICAL, SELF_HARM, SENTENCE_WORDS, SafetyGate
+from qa.safety import MEDICAL, SELF_HARM, SafetyGate, read_alone
 from qa.texts import load_texts
-from qa.understand import Understander, clean
+from qa.understand import ENGLISH_SHARE, Understander, clean
 
 MAX_QUESTION_CHARS = 1000
 RELATED_PASSAGES = 3
@@ -40,9 +40,6 @@ IN_SCOPE = "in_scope"  # the scope classifier class for what the pages cover
 # a pattern refused and lets through 1 out-of-scope one (then refused by the abstain decision).
 SCOPE_OVERRULES = 0.8
 NOTICES = {MEDICAL: "emergency", SELF_HARM: "crisis"}
-# Below this share of common English (or corpus) words, a message is taken to be in
-# another language.
-READABLE = 0.5
 # The scope classifier's kinds of out-of-scope question, and the notice that explains each.
 SCOPE_NOTICES = {
     "other_cancer": "other_cancer",
@@ -120,7 +117,7 @@ class QA:
         return record
 
     def _foreign(self, question: str) -> bool:
-        return self.understander.speller.known_share(clean(question)) < READABLE
+        return self.understander.speller.known_share(clean(question)) < ENGLISH_SHARE
 
     def _introduced(self, history: list[str], look_back: int) -> tuple[str, ...]:
         """What the answer to the last question brought up: that answer is worked out again
@@ -171,8 +168,7 @@ class QA:
         sentences: tuple[str, ...] = ()
         if len(reading.sentences) > 1:
             texts.append(reading.message)
-            # Each long enough sentence is read alone for an emergency, too.
-            sentences = tuple(s for s in reading.sentences if len(s.split()) >= SENTENCE_WORDS)
+            sentences = read_alone(reading.sentences)  # for an emergency, too
         parts = question_parts(reading)
         vectors = embed(self.model, texts + list(parts))
         part_vectors = vectors[len(texts) :] if parts else None
@@ -189,11 +185,10 @@ class QA:
         else:
             category, notice = ANSWER, ""
         # The scope classifier, read once: it can overrule a topic pattern, it is a feature of
-        # the decision to answer, and it names the notice of a refusal.
-        # Read over the question part and, for a message of several sentences, the whole
-        # message: "is he wrong?" says what it asks only with the sentence before it.
-        views = [understood.text] + ([reading.message] if len(vectors) > 1 else [])
-        scope = self.scope.strongest(vectors[: len(views)], views) if self.scope else None
+        # the decision to answer, and it names the notice of a refusal. It reads the question
+        # part and, for a message of several sentences, the whole message: "is he wrong?" says
+        # what it asks only with the sentence before it.
+        scope = self.scope.strongest(vectors, texts) if self.scope else None
         if verdict.not_covered and scope is not None and scope[IN_SCOPE] >= SCOPE_OVERRULES:
             # A topic word in a question about what the pages cover ("alcohol" ablation, "how
             # long do I have to lie on the table"): retrieval and the abstain decision judge it.
@@ -260,7 +255,7 @@ class QA:
         and on each of its long enough sentences: the longest messages dilute a crisis most)."""
         lowered = text.lower()
         vectors = embed(self.model, [lowered])
-        sentences = [s for s in split_sentences(lowered) if len(s.split()) >= SENTENCE_WORDS]
+        sentences = list(read_alone(split_sentences(lowered)))
         sentence_probs = (
             self.gate.probabilities(sentences, embed(self.model, sentences)) if sentences else None
         )

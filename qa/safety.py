@@ -37,6 +37,11 @@ SENTENCE_SURE = {SELF_HARM: 0.95, MEDICAL: 0.98}
 SENTENCE_WORDS = 8
 
 
+def read_alone(sentences) -> tuple[str, ...]:
+    """The sentences of a message long enough to be read alone for an emergency."""
+    return tuple(s for s in sentences if len(s.split()) >= SENTENCE_WORDS)
+
+
 @dataclass(frozen=True)
 class Verdict:
     emergency: str  # "", MEDICAL or SELF_HARM

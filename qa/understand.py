@@ -37,8 +37,9 @@ POINTER_PHRASE = re.compile(
     re.IGNORECASE,
 )
 HISTORY_TURNS = 3
-# Shorthand is written out only in a message mostly of English words (qa.engine reads a message
-# below half as written in another language).
+# Below this share of common English (or corpus) words, a message is taken to be in another
+# language: it is not answered from English quotes (qa.engine), and its shorthand is not
+# written out ("se" is a Spanish word).
 ENGLISH_SHARE = 0.5
 HISTORY_CHARS = 500
 
