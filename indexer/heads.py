@@ -87,6 +87,10 @@ class Head:
     intercept: np.ndarray
     thresholds: np.ndarray
     lexical: Lexical
+    # A second, higher bar for classes that answer in two tiers (self-harm: the crisis notice
+    # when sure, a line offering 988 beside the answer when only past `thresholds`); for the
+    # others the same as `thresholds`. None in an index built before the tiers: one bar.
+    sure: np.ndarray | None = None
 
     def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         features = np.hstack([np.atleast_2d(vectors), self.lexical.transform(texts)])
@@ -104,6 +108,11 @@ class Head:
         """Past the threshold chosen for this class on the held-out split."""
         return probability >= float(self.thresholds[self.classes.index(label)])
 
+    def certain(self, label: str, probability: float) -> bool:
+        """Past the higher bar chosen for this class (its only bar when it has one)."""
+        bars = self.thresholds if self.sure is None else self.sure
+        return probability >= float(bars[self.classes.index(label)])
+
 
 def load_heads(folder: Path) -> dict[str, Head]:
     vocabularies = json.loads((folder / HEADS_VOCABULARY).read_text(encoding="utf-8"))
@@ -118,6 +127,7 @@ def load_heads(folder: Path) -> dict[str, Head]:
                 Lexical(
                     vocabularies[name]["terms"], data[f"{name}.idf"], vocabularies[name]["analyzer"]
                 ),
+                data[f"{name}.sure"] if f"{name}.sure" in data.files else None,
             )
             for name in names
         }

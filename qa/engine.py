@@ -178,12 +178,6 @@ class QA:
         sentence_vectors = embed(self.model, list(sentences)) if sentences else None
         query_vector = vectors[0]
         verdict = self.gate.check(text.lower(), texts, vectors, sentences, sentence_vectors)
-        if verdict.emergency:
-            category, notice = EMERGENCY, self.texts.notice(NOTICES[verdict.emergency])
-        elif verdict.personal_advice:
-            category, notice = PERSONAL_ADVICE, self.texts.notice("personal_advice")
-        else:
-            category, notice = ANSWER, ""
         # The scope classifier, read once: it can overrule a topic pattern, it is a feature of
         # the decision to answer, and it names the notice of a refusal. It reads the question
         # part and, for a message of several sentences, the whole message: "is he wrong?" says
@@ -193,6 +187,16 @@ class QA:
             # A topic word in a question about what the pages cover ("alcohol" ablation, "how
             # long do I have to lie on the table"): retrieval and the abstain decision judge it.
             verdict = replace(verdict, not_covered="")
+        if verdict.near_crisis and (verdict.not_covered or not reading.asking):
+            # Close to a crisis and asking nothing the pages answer: what it says is the
+            # feelings, and they get the crisis notice.
+            verdict = replace(verdict, emergency=SELF_HARM, near_crisis=False)
+        if verdict.emergency:
+            category, notice = EMERGENCY, self.texts.notice(NOTICES[verdict.emergency])
+        elif verdict.personal_advice:
+            category, notice = PERSONAL_ADVICE, self.texts.notice("personal_advice")
+        else:
+            category, notice = ANSWER, ""
         if verdict.not_covered:
             # An emergency keeps its notice; the out-of-scope part is simply not answered.
             if category == EMERGENCY:
@@ -228,6 +232,9 @@ class QA:
         evidence = self._evidence(understood, selection, passages, scope)
         covered = bool(selection.groups) and self.abstain.answers(evidence)
         if not covered:
+            if verdict.near_crisis:  # nothing to answer: the feelings are what it says
+                notice = self.texts.notice(NOTICES[SELF_HARM])
+                return self._record(started, understood.text, EMERGENCY, notice, evidence=evidence)
             if category == ANSWER:
                 reason = self._scope_reason(scope)
                 category, notice = NOT_COVERED, self.texts.notice(reason)
@@ -237,8 +244,14 @@ class QA:
             return self._record(
                 started, understood.text, category, notice, reason="not_found", evidence=evidence
             )
+        # Lines beside an answer: 988 for a message close to a crisis (first: the one that
+        # matters more if it is one), when to call 911 for one close to a medical emergency.
+        lines = [notice] if notice else []
+        if verdict.near_crisis:
+            lines.append(self.texts.notice("support"))
         if verdict.near_emergency and category == ANSWER:
-            notice = self.texts.notice("when_to_call")
+            lines.append(self.texts.notice("when_to_call"))
+        notice = " ".join(lines)
         return self._record(
             started,
             understood.text,
@@ -259,10 +272,11 @@ class QA:
         sentence_probs = (
             self.gate.probabilities(sentences, embed(self.model, sentences)) if sentences else None
         )
-        kind, _ = self.gate.emergency(
+        kind, _, near_crisis = self.gate.emergency(
             lowered, [lowered], self.gate.probabilities([lowered], vectors), sentence_probs
         )
-        return kind
+        # Not answered (too long to read well), so close to a crisis is the crisis notice.
+        return kind or (SELF_HARM if near_crisis else "")
 
     @staticmethod
     def _scope_reason(scope: dict[str, float] | None) -> str:

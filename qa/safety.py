@@ -48,6 +48,9 @@ class Verdict:
     personal_advice: bool
     not_covered: str  # the reason key in notices.json, or "" when the topic may be answered
     near_emergency: bool = False
+    # Close to a self-harm crisis, not sure of one: the answer, with a line offering 988 above
+    # it, when the pages answer what it asks; the crisis notice otherwise (qa/engine).
+    near_crisis: bool = False
 
 
 class SafetyGate:
@@ -76,15 +79,16 @@ class SafetyGate:
         return None if self.head is None else self.head.probabilities(vectors, texts)
 
     def emergency(self, typed: str, texts: list[str], probs, sentence_probs=None):
-        """(kind of emergency or "", whether it came close). The unambiguous patterns read
+        """(kind of emergency or "", whether it came close to a medical one, whether it came
+        close to a self-harm crisis). The unambiguous patterns read
         what was typed (`typed`, before spelling or follow-up resolution rewrote it) and the
         texts; the classifier's probabilities cover the question part and the whole message,
         and `sentence_probs` (one row per sentence of a longer message) each sentence alone."""
         for kind in (SELF_HARM, MEDICAL):
             if any(self.patterns[kind].search(text) for text in (typed, *texts)):
-                return kind, False
+                return kind, False, False
         if probs is None:
-            return "", False
+            return "", False, False
         strongest = self.head.strongest_of(probs)
         # Self-harm first, whole message or one sentence: a crisis told inside a story that
         # also names a symptom gets 988, not only 911.
@@ -92,9 +96,10 @@ class SafetyGate:
         if sentence_probs is not None and len(sentence_probs):
             alone = self.head.strongest_of(sentence_probs)
         for kind in (SELF_HARM, MEDICAL):
-            if self.head.flagged(kind, strongest[kind]) or alone[kind] >= SENTENCE_SURE[kind]:
-                return kind, False
-        return "", strongest[MEDICAL] >= NEAR_MISS
+            if self.head.certain(kind, strongest[kind]) or alone[kind] >= SENTENCE_SURE[kind]:
+                return kind, False, False
+        near_crisis = self.head.flagged(SELF_HARM, strongest[SELF_HARM])
+        return "", strongest[MEDICAL] >= NEAR_MISS, near_crisis
 
     def decision(self, focus: str, probs) -> bool:
         """Asks to decide for someone: a pattern, or the classifier on the question part."""
@@ -130,7 +135,7 @@ class SafetyGate:
         sentence_probs = (
             self.probabilities(list(sentences), sentence_vectors) if len(sentences) else None
         )
-        kind, near = self.emergency(typed, texts, probs, sentence_probs)
+        kind, near, near_crisis = self.emergency(typed, texts, probs, sentence_probs)
         # An emergency's notice comes first, but what the message asks is still read: an
         # out-of-scope question or a request to decide gets no answer after the notice.
         return Verdict(
@@ -138,4 +143,5 @@ class SafetyGate:
             self.decision(focus, probs),
             self.out_of_scope(focus),
             near and not kind,
+            near_crisis,
         )
