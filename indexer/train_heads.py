@@ -38,13 +38,15 @@ TARGETS = {
 }
 # The crisis notice's own bar, for a self-harm head that answers in two tiers. Past the recall
 # bar above, a message reads close to a crisis; past this one, sure of it. Out of fold the
-# recall bar flags 73 calm messages beside 376 crises (precision 0.84): distress, anger and
-# exhaustion sit close to a crisis in embedding space, and no model tried separated them better
-# (C 2-64, a one-hidden-layer network, no letter runs). On the dev messages that are no
-# emergency, 99 of 1,086 got the crisis notice, "will the radiation burn my skin" among them.
+# recall bar's precision is 0.77: distress, anger and exhaustion sit close to a crisis in
+# embedding space, and no model tried separated them better (C 2-64, a one-hidden-layer
+# network, nearest neighbours). With one bar, 107 of the 1,086 dev messages that are no
+# emergency got an emergency or crisis notice ("will the radiation burn my skin" among them).
 # Between the bars the product answers and offers 988 in one line above the answer; a message
-# there that asks nothing the pages answer gets the crisis notice (qa/engine). Chosen where
-# 9 of 10 flagged are crises out of fold (recall 0.956).
+# there that asks nothing the pages answer gets the crisis notice (qa/engine). Chosen where 19
+# of 20 flagged are crises out of fold (0.52, recall 0.90): 77 of those 1,086 notices, and
+# every dev crisis (184) still gets the full notice (the others above the bar, or one sentence
+# read alone, qa/safety.SENTENCE_SURE). At 9 of 10 (0.32): about 95 notices.
 SURE = {"safety": {"self_harm": ("precision", 0.95)}}
 # Every message of the scope set is calm (none is an emergency or asks for a decision): the
 # safety head also learns from them that everyday and off-topic questions are calm.
