@@ -34,6 +34,13 @@ NEAR_MISS = 0.15
 # notices at 0.98; with 8 words or more, hard dev medical emergencies 49 -> 50 of 50 for one
 # more notice on 140 calm dev messages and none on the tuning sets' answerable ones.
 SENTENCE_SURE = {SELF_HARM: 0.95, MEDICAL: 0.98}
+# A message close to a crisis as a whole (between the self-harm head's two bars) with one
+# sentence that alone reads as a crisis at this bar is sure of one: two readings agree. "...I
+# have started writing letters to my children for after I am gone, I do not want to wait for
+# the cancer. Is there another drug after regorafenib?" is 0.19 whole and 0.91 for that
+# sentence; it must get the crisis notice, not the answer with a line. On the 1,086 dev
+# messages that are no emergency, 6 more crisis notices (77 -> 83).
+SENTENCE_CORROBORATES = 0.9
 SENTENCE_WORDS = 8
 
 
@@ -99,6 +106,8 @@ class SafetyGate:
             if self.head.certain(kind, strongest[kind]) or alone[kind] >= SENTENCE_SURE[kind]:
                 return kind, False, False
         near_crisis = self.head.flagged(SELF_HARM, strongest[SELF_HARM])
+        if near_crisis and alone[SELF_HARM] >= SENTENCE_CORROBORATES:
+            return SELF_HARM, False, False
         return "", strongest[MEDICAL] >= NEAR_MISS, near_crisis
 
     def decision(self, focus: str, probs) -> bool:
