@@ -234,11 +234,9 @@ def select(
     rank_of = {p.chunk.id: rank for rank, p in enumerate(candidates)}
     wants_list = bool(ASKS_FOR_LIST.search(question))
     # Everyday words ("gist", "treatment") count for less than the question's topical words.
-    # A drug the question says has failed is the situation, not what the answer is about.
-    groups = [
-        (g, table.weight(g) * (CONTEXT_WEIGHT if next_drugs and g in subjects else 1))
-        for g in key_terms
-    ]
+    # A drug the question says has failed is the situation, not what the answer is about: a
+    # sentence naming it is no closer to "what after regorafenib?" for that.
+    groups = [(g, table.weight(g)) for g in key_terms if not (next_drugs and g in subjects)]
     groups += [(g, CONTEXT_WEIGHT * table.weight(g)) for g in context_terms]
     rows, scored = [], []
     for passage in candidates:

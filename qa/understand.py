@@ -29,9 +29,17 @@ NEW_REFERENT = re.compile(
 # drug, and "...that one stops working too?" asks about it.
 FAILURE = re.compile(
     r"\b(stops?|stopped|no longer|not working|doesn'?t work|does not work|didn'?t work|fails?|"
-    r"failed|resistant|not helping|doesn'?t help|keeps growing|grows again)\b",
+    r"failed|resistant|not helping|doesn'?t help|"
+    # "quit" is "stop" in everyday words
+    r"quits?|quitting|"
+    # growth that goes on or comes back while on a drug: "keeps growing", "grew back"
+    r"(still|keeps?|again)\W+(\w+\W+)?grow\w*|grow\w*\W+(again|back)|grew\W+(again|back))\b",
     re.IGNORECASE,
 )
+# A drug named after "after" in a question about what comes next ("...after sunitinib, what
+# else?"): that drug has been tried.
+AFTER_DRUG = re.compile(r"\bafter (?:the |all )?(\w+)")
+ASKS_NEXT = re.compile(r"\b(next|else|options?|left|then)\b")
 POINTER_PHRASE = re.compile(
     r"\b(that one|this one|the other one|the next one|that drug|the new one|that|it)\b",
     re.IGNORECASE,
@@ -243,9 +251,14 @@ class Understander:
     def next_drugs(self, text: str, history: list[str]) -> frozenset[str]:
         """For a question about a drug that stopped working, the stems (generic and brand) of
         the source's next step; with "...too", the last question's drugs failed as well."""
-        if not FAILURE.search(text):
+        after = (
+            {self.drugs[w] for w in AFTER_DRUG.findall(text) if w in self.drugs}
+            if ASKS_NEXT.search(text)
+            else set()
+        )
+        if not FAILURE.search(text) and not after:
             return frozenset()
-        failed = self.drugs_named(text)
+        failed = self.drugs_named(text) if FAILURE.search(text) else after
         if history and NEW_REFERENT.search(text):
             failed |= self.drugs_named(self.earlier_question(history[-1]))
         steps = [n for n, step in enumerate(self.sequence) if failed & set(step)]

@@ -262,6 +262,31 @@ def test_the_crisis_notice_has_a_higher_bar_than_the_988_line(built_index):
             assert head.sure[n] == head.thresholds[n]
 
 
+@pytest.mark.parametrize(
+    "question, following",
+    [
+        ("what is left to try after sunitinib?", "regorafenib"),
+        ("the tumour keeps growing on imatinib, what now", "sunitinib"),
+        ("gleevec quit on us. next step?", "sunitinib"),
+    ],
+)
+def test_a_drug_that_failed_in_everyday_words_points_to_the_next_step(qa, question, following):
+    assert following in qa.understander.next_drugs(question, [])
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["how long do i take imatinib after surgery?", "what happens after imatinib is started?"],
+)
+def test_after_a_drug_without_asking_what_comes_next_is_no_failure(qa, question):
+    assert not qa.understander.next_drugs(question, [])
+
+
+def test_the_drugs_already_tried_do_not_pull_the_answer_back_to_them(qa):
+    record = qa.answer("what is left to try after regorafenib?")
+    assert "sorafenib" in record.answer.split("[1]")[0].lower()
+
+
 def test_an_emergency_that_asks_nothing_gets_the_notice_alone(qa):
     record = qa.answer("my husband collapsed and is not breathing", ["What is embolization?"])
     assert record.category == "emergency" and record.answer == ""
