@@ -183,6 +183,7 @@ def select(
     context_terms=(),
     subjects=(),
     next_drugs=frozenset(),
+    tried=frozenset(),
     ranking: Ranking | None = None,
     collect: list | None = None,
     message_vector: np.ndarray | None = None,
@@ -234,9 +235,9 @@ def select(
     rank_of = {p.chunk.id: rank for rank, p in enumerate(candidates)}
     wants_list = bool(ASKS_FOR_LIST.search(question))
     # Everyday words ("gist", "treatment") count for less than the question's topical words.
-    # A drug the question says has failed is the situation, not what the answer is about: a
-    # sentence naming it is no closer to "what after regorafenib?" for that.
-    groups = [(g, table.weight(g)) for g in key_terms if not (next_drugs and g in subjects)]
+    # A drug the question says has failed (`tried`) is the situation, not what the answer is
+    # about: a sentence naming it is no closer to "what after regorafenib?" for that.
+    groups = [(g, table.weight(g)) for g in key_terms if not g & tried]
     groups += [(g, CONTEXT_WEIGHT * table.weight(g)) for g in context_terms]
     rows, scored = [], []
     for passage in candidates:

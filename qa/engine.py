@@ -223,6 +223,7 @@ class QA:
             self.understander.subject_groups(understood.key_terms)
             + ((understood.next_drugs,) if understood.next_drugs else ()),
             understood.next_drugs,
+            understood.tried,
             ranking=self.ranking,
             # Only the question asked, not the earlier one re-answered for "that one too?".
             collect=self.collect if look_back == LOOK_BACK else None,
@@ -244,11 +245,11 @@ class QA:
             return self._record(
                 started, understood.text, category, notice, reason="not_found", evidence=evidence
             )
-        # Lines beside an answer: 988 for a message close to a crisis (first: the one that
-        # matters more if it is one), when to call 911 for one close to a medical emergency.
-        lines = [notice] if notice else []
-        if verdict.near_crisis:
-            lines.append(self.texts.notice("support"))
+        # Lines beside an answer: 988 for a message close to a crisis (first, before a
+        # personal-advice notice too: the one that matters more if it is one), when to call
+        # 911 for one close to a medical emergency.
+        lines = [self.texts.notice("support")] if verdict.near_crisis else []
+        lines += [notice] if notice else []
         if verdict.near_emergency and category == ANSWER:
             lines.append(self.texts.notice("when_to_call"))
         notice = " ".join(lines)

@@ -102,12 +102,19 @@ class SafetyGate:
         alone = {SELF_HARM: 0.0, MEDICAL: 0.0}
         if sentence_probs is not None and len(sentence_probs):
             alone = self.head.strongest_of(sentence_probs)
-        for kind in (SELF_HARM, MEDICAL):
-            if self.head.certain(kind, strongest[kind]) or alone[kind] >= SENTENCE_SURE[kind]:
-                return kind, False, False
+        sure = {
+            kind: self.head.certain(kind, strongest[kind]) or alone[kind] >= SENTENCE_SURE[kind]
+            for kind in (SELF_HARM, MEDICAL)
+        }
         near_crisis = self.head.flagged(SELF_HARM, strongest[SELF_HARM])
-        if near_crisis and alone[SELF_HARM] >= SENTENCE_CORROBORATES:
+        # Close to a crisis counts as one when a sentence alone agrees, or when the message is
+        # a medical emergency too: the crisis notice gives 911 as well, the medical one no 988.
+        if sure[SELF_HARM] or (
+            near_crisis and (alone[SELF_HARM] >= SENTENCE_CORROBORATES or sure[MEDICAL])
+        ):
             return SELF_HARM, False, False
+        if sure[MEDICAL]:
+            return MEDICAL, False, False
         return "", strongest[MEDICAL] >= NEAR_MISS, near_crisis
 
     def decision(self, focus: str, probs) -> bool:

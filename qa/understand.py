@@ -29,17 +29,23 @@ NEW_REFERENT = re.compile(
 # drug, and "...that one stops working too?" asks about it.
 FAILURE = re.compile(
     r"\b(stops?|stopped|no longer|not working|doesn'?t work|does not work|didn'?t work|fails?|"
-    r"failed|resistant|not helping|doesn'?t help|"
-    # "quit" is "stop" in everyday words
-    r"quits?|quitting|"
-    # growth that goes on or comes back while on a drug: "keeps growing", "grew back"
-    r"(still|keeps?|again)\W+(\w+\W+)?grow\w*|grow\w*\W+(again|back)|grew\W+(again|back))\b",
+    r"failed|resistant|not helping|doesn'?t help|grows again|"
+    # "quit" is "stop" in everyday words, said of a drug ("quit working", "quit on me"), not
+    # of smoking
+    r"quits? (working|on)|"
+    # growth that goes on while on a drug ("keeps growing", "still slowly growing"); not
+    # "growth" ("keeps the growth under control") nor growing back after surgery
+    r"(still|keeps?|kept)\W+(\w+\W+)?growing)\b",
     re.IGNORECASE,
 )
-# A drug named after "after" in a question about what comes next ("...after sunitinib, what
-# else?"): that drug has been tried.
-AFTER_DRUG = re.compile(r"\bafter (?:the |all )?(\w+)")
-ASKS_NEXT = re.compile(r"\b(next|else|options?|left|then)\b")
+# A drug that ends its clause after "after", in a question about what comes next ("options
+# after sunitinib?", "after sunitinib, what else?", "after sunitinib options"): that drug has
+# been tried. Not a clause of
+# its own ("after imatinib shrinks the tumor, is surgery an option?").
+AFTER_DRUG = re.compile(
+    r"\bafter (?:the |all )?(\w+)(?=\s*(?:[,.?!;]|$)|\s+(?:what|and|or|next|else|options?)\b)"
+)
+ASKS_NEXT = re.compile(r"\b(next|else|options)\b")
 POINTER_PHRASE = re.compile(
     r"\b(that one|this one|the other one|the next one|that drug|the new one|that|it)\b",
     re.IGNORECASE,
@@ -75,6 +81,8 @@ class Understood:
     # After "what if imatinib and sunitinib stop working?", the stems of the next step's drugs:
     # the answer is about regorafenib, not another sentence about the first two.
     next_drugs: frozenset[str] = frozenset()
+    # ...and the stems of the drugs said to have failed: the situation, not what is asked.
+    tried: frozenset[str] = frozenset()
 
 
 class Understander:
@@ -245,27 +253,38 @@ class Understander:
             and (w in self.generic or stem(w) in self.generic)
             and stem(w) in self.vocabulary
         )
-        next_drugs = self.next_drugs(text, list(history or []))
-        return Understood(text, self.expand(text), key_terms, unknown, context, next_drugs)
+        failed = self.failed_drugs(text, list(history or []))
+        next_drugs = self.following(failed)
+        tried = self.stems_of(failed) if next_drugs else frozenset()
+        return Understood(text, self.expand(text), key_terms, unknown, context, next_drugs, tried)
 
     def next_drugs(self, text: str, history: list[str]) -> frozenset[str]:
         """For a question about a drug that stopped working, the stems (generic and brand) of
         the source's next step; with "...too", the last question's drugs failed as well."""
-        after = (
-            {self.drugs[w] for w in AFTER_DRUG.findall(text) if w in self.drugs}
-            if ASKS_NEXT.search(text)
-            else set()
-        )
-        if not FAILURE.search(text) and not after:
-            return frozenset()
-        failed = self.drugs_named(text) if FAILURE.search(text) else after
+        return self.following(self.failed_drugs(text, history))
+
+    def failed_drugs(self, text: str, history: list[str]) -> set[str]:
+        """The drugs (generic names) a question says have stopped working or been tried."""
+        after = set()
+        if ASKS_NEXT.search(text):
+            after = {self.drugs[w] for w in AFTER_DRUG.findall(text) if w in self.drugs}
+        if not FAILURE.search(text):
+            return after
+        failed = self.drugs_named(text)
         if history and NEW_REFERENT.search(text):
             failed |= self.drugs_named(self.earlier_question(history[-1]))
+        return failed
+
+    def following(self, failed: set[str]) -> frozenset[str]:
+        """The stems of the step after the last of these drugs in the source's order."""
         steps = [n for n, step in enumerate(self.sequence) if failed & set(step)]
         if not steps or max(steps) + 1 >= len(self.sequence):
             return frozenset()
-        following = self.sequence[max(steps) + 1]
-        return frozenset(stem(w) for w, generic in self.drugs.items() if generic in following)
+        return self.stems_of(set(self.sequence[max(steps) + 1]))
+
+    def stems_of(self, generics: set[str]) -> frozenset[str]:
+        """The stems of these drugs' generic and brand names."""
+        return frozenset(stem(w) for w, generic in self.drugs.items() if generic in generics)
 
     def key_terms(self, text: str) -> tuple[tuple[frozenset[str], ...], tuple[str, ...]]:
         """Groups of stems the answer must cover (a lexicon phrase is covered by any of its
