@@ -40,8 +40,8 @@ FAILURE = re.compile(
 )
 # A drug that ends its clause after "after", in a question about what comes next ("options
 # after sunitinib?", "after sunitinib, what else?", "after sunitinib options"): that drug has
-# been tried. Not a clause of
-# its own ("after imatinib shrinks the tumor, is surgery an option?").
+# been tried. Not a clause of its own ("after imatinib shrinks the tumor, is surgery an
+# option?").
 AFTER_DRUG = re.compile(
     r"\bafter (?:the |all )?(\w+)(?=\s*(?:[,.?!;]|$)|\s+(?:what|and|or|next|else|options?)\b)"
 )
