@@ -251,8 +251,8 @@ def fit_head(
             sure[-1] = max(threshold, _threshold(column, positive, sure_targets[label]))
             report["classes"][label]["sure"] = _figures(column, positive, sure[-1])
     final = _as_head(*_fit(vectors, texts, labels, analyzer, weights))
-    as_array = lambda bars: np.array(bars, dtype=np.float32)  # noqa: E731
-    return replace(final, thresholds=as_array(thresholds), sure=as_array(sure)), report
+    thresholds, sure = (np.array(bars, dtype=np.float32) for bars in (thresholds, sure))
+    return replace(final, thresholds=thresholds, sure=sure), report
 
 
 def _figures(column: np.ndarray, positive: np.ndarray, threshold: float) -> dict:

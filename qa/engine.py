@@ -268,16 +268,13 @@ class QA:
         """The kind of emergency a text shows, if any (patterns and classifier, on the text
         and on each of its long enough sentences: the longest messages dilute a crisis most)."""
         lowered = text.lower()
-        vectors = embed(self.model, [lowered])
-        sentences = list(read_alone(split_sentences(lowered)))
-        sentence_probs = (
-            self.gate.probabilities(sentences, embed(self.model, sentences)) if sentences else None
-        )
-        kind, _, near_crisis = self.gate.emergency(
-            lowered, [lowered], self.gate.probabilities([lowered], vectors), sentence_probs
+        sentences = read_alone(split_sentences(lowered))
+        sentence_vectors = embed(self.model, list(sentences)) if sentences else None
+        verdict = self.gate.check(
+            lowered, [lowered], embed(self.model, [lowered]), sentences, sentence_vectors
         )
         # Not answered (too long to read well), so close to a crisis is the crisis notice.
-        return kind or (SELF_HARM if near_crisis else "")
+        return verdict.emergency or (SELF_HARM if verdict.near_crisis else "")
 
     @staticmethod
     def _scope_reason(scope: dict[str, float] | None) -> str:

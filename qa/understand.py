@@ -265,15 +265,14 @@ class Understander:
 
     def failed_drugs(self, text: str, history: list[str]) -> set[str]:
         """The drugs (generic names) a question says have stopped working or been tried."""
-        after = set()
+        if FAILURE.search(text):
+            failed = self.drugs_named(text)
+            if history and NEW_REFERENT.search(text):
+                failed |= self.drugs_named(self.earlier_question(history[-1]))
+            return failed
         if ASKS_NEXT.search(text):
-            after = {self.drugs[w] for w in AFTER_DRUG.findall(text) if w in self.drugs}
-        if not FAILURE.search(text):
-            return after
-        failed = self.drugs_named(text)
-        if history and NEW_REFERENT.search(text):
-            failed |= self.drugs_named(self.earlier_question(history[-1]))
-        return failed
+            return {self.drugs[w] for w in AFTER_DRUG.findall(text) if w in self.drugs}
+        return set()
 
     def following(self, failed: set[str]) -> frozenset[str]:
         """The stems of the step after the last of these drugs in the source's order."""
