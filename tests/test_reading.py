@@ -134,6 +134,42 @@ def test_a_question_run_on_after_a_statement_still_asks():
     assert not read_message("i dont know what to do i am scared", count_topical).asking
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "her ankles are swollen since the new pills, is that from them",
+        "the spot in his liver grew again and can it still be burned",
+        "the doctor wants pills first, why not just operate",
+        "sunitinib stopped working so what's next",
+    ],
+)
+def test_a_question_after_a_comma_or_and_asks(message):
+    """A clause opening with its verb before its subject, after a comma or "and", asks."""
+    assert read_message(message, count_topical).asking
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "my husband is 70 and is the one who drives",
+        "she was sick all night, is not eating and cannot stand",
+        "my wife is tired and so is he",
+    ],
+)
+def test_a_verb_after_and_with_no_subject_tells(message):
+    assert not read_message(message, count_topical).asking
+
+
+def test_up_to_eight_words_with_nobody_in_them_are_a_look_up():
+    """Telegraphic look-ups run longer than four words; with a person in them they tell."""
+    assert read_message("radiation session painful how long", count_topical).asking
+    assert read_message("imatinib rapid tumor shrinkage - bleeding risk", count_topical).asking
+    assert not read_message("my dad in pain since friday", count_topical).asking
+    assert not read_message(
+        "bleeding from the wound again since early this morning at home", count_topical
+    ).asking
+
+
 def test_shorthand_is_written_out_before_the_message_is_read(qa):
     """The embedding model cannot read "tx" or "se"; in a message in Spanish "se" is a word."""
     typed = "dx in march, what tx comes first and what se should i expect"
