@@ -139,8 +139,7 @@ def test_a_question_run_on_after_a_statement_still_asks():
     [
         "her ankles are swollen since the new pills, is that from them",
         "the spot in his liver grew again and can it still be burned",
-        "the doctor wants pills first, why not just operate",
-        "sunitinib stopped working so what's next",
+        "my dad has gist in his liver - can the surgeon take it out",
     ],
 )
 def test_a_question_after_a_comma_or_and_asks(message):
@@ -154,20 +153,18 @@ def test_a_question_after_a_comma_or_and_asks(message):
         "my husband is 70 and is the one who drives",
         "she was sick all night, is not eating and cannot stand",
         "my wife is tired and so is he",
+        # A condition opens with its verb too: read as asking, a crisis or an emergency would
+        # get an answer after its notice instead of the notice alone.
+        "i would have ended it long ago, were it not for my kids",
+        "she is stable now and should the bleeding start again we call 911",
+        # Emergencies and crises said without a person word or a question.
+        "grandpa collapsed on the floor not breathing",
+        "nothing left to live for anymore",
+        "no one would even notice if i was gone, so why not",
     ],
 )
-def test_a_verb_after_and_with_no_subject_tells(message):
+def test_statements_and_conditions_tell(message):
     assert not read_message(message, count_topical).asking
-
-
-def test_up_to_eight_words_with_nobody_in_them_are_a_look_up():
-    """Telegraphic look-ups run longer than four words; with a person in them they tell."""
-    assert read_message("radiation session painful how long", count_topical).asking
-    assert read_message("imatinib rapid tumor shrinkage - bleeding risk", count_topical).asking
-    assert not read_message("my dad in pain since friday", count_topical).asking
-    assert not read_message(
-        "bleeding from the wound again since early this morning at home", count_topical
-    ).asking
 
 
 def test_shorthand_is_written_out_before_the_message_is_read(qa):
