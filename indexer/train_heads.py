@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 from dataclasses import replace
 from pathlib import Path
 
@@ -120,21 +119,51 @@ def labelled_examples(name: str, corpus_dir: Path) -> tuple[list[str], list[str]
     return texts, labels
 
 
+def _key(text: str) -> int:
+    """A stable 64-bit number for a text (the same on every machine and in every run)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def _mix(keys: np.ndarray, salt: int) -> np.ndarray:
+    """SplitMix64 of each key xor `salt`: a stable pseudo-random order of `keys` per salt."""
+    with np.errstate(over="ignore"):
+        x = keys ^ np.uint64(salt)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
 def buried(texts: list[str], labels: list[str], urgent: tuple[str, ...]):
     """(texts, labels, sources): each urgent message with 1-3 calm sentences before or after
     it, and as many calm messages with calm sentences around them; `sources` are the messages
-    they were made from, so that each falls in its source's fold."""
-    rng = random.Random(BURIED_SEED)
+    they were made from, so that each falls in its source's fold.
+
+    Every choice (which calm messages, which sentences around each, where it sits) is drawn
+    from hashes of the texts involved, not from one random sequence: with a sequence, adding or
+    dropping one training message dealt every buried message anew, and the classifiers' bars
+    moved between two index builds that differed by six rows."""
     calm = [t for t, label in zip(texts, labels, strict=True) if label == "calm"]
-    context = [
-        s for t in calm for s in split_sentences(t) if len(s.split()) >= 4 and not s.endswith("?")
-    ]
+    context = list(
+        dict.fromkeys(
+            s
+            for t in calm
+            for s in split_sentences(t)
+            if len(s.split()) >= 4 and not s.endswith("?")
+        )
+    )
+    context_keys = np.array([_key(s) for s in context], dtype=np.uint64)
     targets = [(t, label) for t, label in zip(texts, labels, strict=True) if label in urgent]
-    targets += [(t, "calm") for t in rng.sample(calm, min(len(calm), len(targets)))]
+    wanted = min(len(calm), len(targets))
+    chosen = sorted(calm, key=lambda t: _key(f"{BURIED_SEED} {t}"))[:wanted]
+    targets += [(t, "calm") for t in chosen]
     made, made_labels, sources = [], [], []
     for text, label in targets:
-        around = rng.sample(context, rng.randint(*BURIED_CONTEXT))
-        cut = rng.randint(0, len(around))
+        salt = _key(f"{BURIED_SEED} {label} {text}")
+        low, high = BURIED_CONTEXT
+        count = low + salt % (high - low + 1)
+        picked = np.argsort(_mix(context_keys, salt), kind="stable")[:count]
+        around = [context[i] for i in picked]
+        cut = (salt >> 8) % (len(around) + 1)
         made.append(" ".join([*around[:cut], text, *around[cut:]]))
         made_labels.append(label)
         sources.append(text)
