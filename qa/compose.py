@@ -186,20 +186,22 @@ def select(
     tried=frozenset(),
     ranking: Ranking | None = None,
     collect: list | None = None,
-    message_vector: np.ndarray | None = None,
+    other_views: np.ndarray | None = None,
     part_vectors: np.ndarray | None = None,
 ) -> Selection:
     """Score sentences of the best passages; keep a few strong, non-redundant ones.
 
-    `message_vector`, for a message of several sentences, is the whole message: the story
-    around a question ("found by accident during a scope, 1.5 cm") often says what the question
-    ("can I just leave it?") is about, so a sentence is as close as the closer of the two.
+    `other_views` (rows) are the question read other ways: for a message of several sentences
+    the whole message, since the story around a question ("found by accident during a scope,
+    1.5 cm") often says what the question ("can I just leave it?") is about; and a bare
+    question with what the story names. A sentence is as close as the closest view.
 
     `ranking` weighs each sentence's features (RANKING_FEATURES); `collect`, when given,
     receives every candidate with its features (for fitting the weights)."""
     ranking = ranking or HAND_RANKING
     index = table.index
-    views = [query_vector] if message_vector is None else [query_vector, message_vector]
+    others = [] if other_views is None else list(np.atleast_2d(other_views))
+    views = [query_vector, *others]
     dense = closeness(index, views)
     # How close the question is to the questions each sentence is known to answer (written in
     # people's words), and the best of those per passage.
@@ -280,9 +282,10 @@ def select(
         pairs = scored
         scored = [(float(x), s, p) for x, (s, p) in zip(scores, pairs, strict=True)]
     bank_similarity = float(bank.max()) if len(bank) else 0.0
-    if message_vector is not None and index.bank is not None:
-        whole = index.bank.sentence_scores(message_vector, len(dense))
-        bank_similarity = max(bank_similarity, float(whole.max()))
+    if index.bank is not None:
+        for view in others:
+            whole = index.bank.sentence_scores(view, len(dense))
+            bank_similarity = max(bank_similarity, float(whole.max()))
     if not scored:
         return Selection((), 0.0, 0.0, bank_similarity)
     scored.sort(key=lambda row: -row[0])

@@ -40,7 +40,37 @@ CLAUSE_QUESTION = re.compile(
     r"(?:[,;:\u2013\u2014]|\s-|\b(?:and|but|or)\b)\s*"
     r"(?:(?:is|are|isn't|aren't)\s+(?:it|that|this|there|these|those|he|she|they)|"
     r"(?:can|could|will|would|can't|won't)\s+(?:it|that|this|there|these|those|the|my|his|"
-    r"her|their|our|your))\b",
+    r"her|their|our|your)|"
+    r"(?:does|did|doesn't|didn't)\s+(?:it|that|this|he|she|they))\b",
+    re.IGNORECASE,
+)
+# The same clause with a treatment as its subject ("..., can chemo do that", "... but will
+# surgery help"): which words name a treatment is the lexicon's to say (`subjects`). After
+# "and can" a statement goes on with its verb ("he had surgery and can eat again").
+SUBJECT_CLAUSE = re.compile(
+    r"(?:[,;:\u2013\u2014]|\s-|\b(?:and|but|or)\b)\s*"
+    r"(?:can|could|will|would|does|do|did|can't|won't|doesn't|don't|didn't)\s+([a-z]+)",
+    re.IGNORECASE,
+)
+# A statement and then a question in one sentence, behind a comma or a dash ("im scared, is
+# the surgery dangerous?", "my brother has gist - how is it treated"): the question is what is
+# asked and the statement is its context, as if it were a sentence of its own. The question
+# opens as CLAUSE_QUESTION's do, with "how", "why" or "what is/can/..." and three words or
+# more ("no one would notice if i was gone, so why not" tells), or as any question does when
+# a question mark ends it. Not after a condition ("if it comes back, can it be removed?"):
+# the condition belongs to the question.
+CLAUSE_BREAK = re.compile(r"\s*(?:[,;:\u2013\u2014]|\s-)\s+")
+WH_CLAUSE = re.compile(
+    r"^(?:(?:and|but)\s+)?(?:how|why|"
+    r"what(?:'s|s| is| are| can| could| do| does| should| would| will| else| about))\b",
+    re.IGNORECASE,
+)
+# Not a relative clause ("my husband, who is 64, ..."), nor a question that follows from the
+# statement ("it has spread to his liver, so why operate?"): that statement is the question's.
+CONSEQUENCE = re.compile(r"^(?:who|whom|whose|which|where|when|so|then)\b", re.IGNORECASE)
+CONDITION = re.compile(
+    r"^(?:if|when|whenever|after|before|since|because|although|though|once|while|unless|"
+    r"until|as|even)\b",
     re.IGNORECASE,
 )
 # A few words with no sentence end ("sunitinib side effects", "gleevec tumor bleeding") are
@@ -57,6 +87,7 @@ JOINED_QUESTION = re.compile(
     re.IGNORECASE,
 )
 MAX_PARTS = 3
+WORD = re.compile(r"[\w'-]+")
 # A sentence end or line break before the text's own end: only then can there be two sentences.
 INNER_BREAK = re.compile(r"[.!?\n\r\u2026\u3002]")
 TRAILING = " .!?\"')\u2019\u201d"
@@ -71,6 +102,10 @@ class Reading:
     focus: str
     context: tuple[str, ...]
     asking: bool = True  # some sentence asks something (else the message only tells)
+    # A question too bare to search alone, with the topical words of the sentences lent to it
+    # ("what now? (imatinib)" for "my mom is on imatinib. what now?"); "" when the question
+    # names enough to be searched alone.
+    bare: str = ""
 
 
 def one_sentence(text: str) -> bool:
@@ -80,12 +115,37 @@ def one_sentence(text: str) -> bool:
     return bool(text.strip()) and not INNER_BREAK.search(text.strip().rstrip(TRAILING))
 
 
-def asks(sentence: str) -> bool:
-    return sentence.rstrip().endswith("?") or bool(
-        ASKING_OPENER.search(sentence)
-        or ASKING_INSIDE.search(sentence)
-        or CLAUSE_QUESTION.search(sentence)
+def asks(sentence: str, subjects: frozenset[str] = frozenset()) -> bool:
+    """Whether a sentence asks something; `subjects` are the words naming a treatment."""
+    return (
+        sentence.rstrip().endswith("?")
+        or bool(
+            ASKING_OPENER.search(sentence)
+            or ASKING_INSIDE.search(sentence)
+            or CLAUSE_QUESTION.search(sentence)
+        )
+        or any(m.group(1).lower() in subjects for m in SUBJECT_CLAUSE.finditer(sentence))
     )
+
+
+def clauses(sentence: str, subjects: frozenset[str] = frozenset()) -> list[str]:
+    """[statement, question] for a sentence that tells and then asks behind a comma or dash;
+    [sentence] otherwise."""
+    for stop in CLAUSE_BREAK.finditer(sentence):
+        before, after = sentence[: stop.end()].strip(), sentence[stop.end() :].strip()
+        glued = f", {after}"
+        question = (
+            (WH_CLAUSE.match(after) and len(after.split()) >= 3)
+            or (after.endswith("?") and ASKING_OPENER.match(after) and not CONSEQUENCE.match(after))
+            or (CLAUSE_QUESTION.match(glued))
+            or any(
+                m.start() == 0 and m.group(1).lower() in subjects
+                for m in SUBJECT_CLAUSE.finditer(glued)
+            )
+        )
+        if question and not CONDITION.match(before) and not asks(before, subjects):
+            return [before, after]
+    return [sentence]
 
 
 def looks_up(message: str) -> bool:
@@ -93,10 +153,11 @@ def looks_up(message: str) -> bool:
     return len(text.split()) <= LOOKUP_WORDS and not text.endswith((".", "!"))
 
 
-def read_message(message: str, content_words) -> Reading:
+def read_message(message: str, content_words, subjects: frozenset[str] = frozenset()) -> Reading:
     """Split a cleaned message into sentences; the question sentences are the focus.
 
-    `content_words(text)` counts the words of a text that the corpus knows as a topic. A
+    `content_words(text)` counts the words of a text that the corpus knows as a topic, and
+    `subjects` are the words that name a treatment (the lexicon's). A
     question too bare to search by itself ("What now?") takes the sentence before it, and so
     on, until it names something; the other sentences are kept as context, the way earlier
     questions of a conversation are, so "those" and "it" can still be resolved.
@@ -104,7 +165,8 @@ def read_message(message: str, content_words) -> Reading:
     sentences = (
         (message.strip(),) if one_sentence(message) else tuple(split_sentences(message))
     ) or (message,)
-    asking = [i for i, s in enumerate(sentences) if asks(s)]
+    sentences = tuple(part for s in sentences for part in clauses(s, subjects))
+    asking = [i for i, s in enumerate(sentences) if asks(s, subjects)]
     if len(sentences) == 1 or not asking:
         return Reading(message, sentences, message, (), bool(asking) or looks_up(message))
     chosen = set(asking)
@@ -114,7 +176,11 @@ def read_message(message: str, content_words) -> Reading:
         chosen.add(first)
     focus = " ".join(sentences[i] for i in sorted(chosen))
     context = tuple(s for i, s in enumerate(sentences) if i not in chosen)
-    return Reading(message, sentences, focus, context)
+    lent = [w for i in sorted(chosen - set(asking)) for w in WORD.findall(sentences[i])]
+    named = list(dict.fromkeys(w for w in lent if content_words(w)))
+    question = " ".join(sentences[i] for i in asking)
+    bare = "" if chosen == set(asking) else f"{question} ({' '.join(named)})" if named else question
+    return Reading(message, sentences, focus, context, bare=bare)
 
 
 def question_parts(reading: Reading) -> tuple[str, ...]:

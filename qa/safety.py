@@ -42,6 +42,15 @@ SENTENCE_SURE = {SELF_HARM: 0.95, MEDICAL: 0.98}
 # messages that are no emergency, 6 more crisis notices (77 -> 83).
 SENTENCE_CORROBORATES = 0.9
 SENTENCE_WORDS = 8
+# One sentence alone this close to a crisis makes the message close to one (the two tiers of
+# the whole message, qa/engine: the answer with a line offering 988 when the pages answer what
+# it asks, the crisis notice otherwise). A crisis told in one sentence of a story is recall's
+# weakest point: "...he has been putting his pain tablets in a drawer so he has enough when he
+# decides it is time..." read alone scored 0.96, 0.94, 0.88 and 0.87 in four index builds
+# that differed by six training rows or by how batches are dealt, under SENTENCE_SURE in
+# three. On the 1,086 dev messages that are no emergency: 1 more crisis notice at 0.8, none
+# at 0.85; 988 beside 2 more of the tuning sets' 560 answerable messages.
+SENTENCE_NEAR = 0.8
 
 
 def read_alone(sentences) -> tuple[str, ...]:
@@ -106,7 +115,9 @@ class SafetyGate:
             kind: self.head.certain(kind, strongest[kind]) or alone[kind] >= SENTENCE_SURE[kind]
             for kind in (SELF_HARM, MEDICAL)
         }
-        near_crisis = self.head.flagged(SELF_HARM, strongest[SELF_HARM])
+        near_crisis = (
+            self.head.flagged(SELF_HARM, strongest[SELF_HARM]) or alone[SELF_HARM] >= SENTENCE_NEAR
+        )
         # Close to a crisis counts as one when a sentence alone agrees, or when the message is
         # a medical emergency too: the crisis notice gives 911 as well, the medical one no 988.
         if sure[SELF_HARM] or (

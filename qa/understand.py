@@ -121,6 +121,8 @@ class Understander:
         # Brand names count as the generic drug: "that one" after Gleevec is not imatinib.
         self.drugs = {b: g for g, brands in lexicon["drugs"].items() for b in [g, *brands]}
         self.subject_stems = frozenset(stem(w) for w in lexicon.get("subjects", []))
+        # The words that name a treatment or a drug, as typed (brand names too).
+        self.subject_words = frozenset(lexicon.get("subjects", [])) | frozenset(self.drugs)
         self.sequence = [tuple(step) for step in lexicon.get("drug_sequence", [])]
         self.step = {drug: n for n, names in enumerate(self.sequence) for drug in names}
         self.intents = [
