@@ -36,14 +36,16 @@ def stable_batches(pairs: list[tuple[str, str]], seed: int = SEED) -> list[list[
     moves as much as a different seed would: dropping six training rows for a held-out set
     moved the safety classifiers, which read this model's embeddings, enough to fail four
     unit tests. Here a pair keeps its batch and the batches keep their order, so a change to
-    the bank changes only the batches it touches."""
+    the bank changes only the batches it touches, until the number of batches (the pairs over
+    BATCH, rounded) steps, once every BATCH pairs. A batch left empty stays in the list (as
+    []), so that the batches after it keep their dropout seeds."""
     count = max(1, round(len(pairs) / BATCH))
     keyed: list[list[tuple[bytes, tuple[str, str]]]] = [[] for _ in range(count)]
     for pair in pairs:
         digest = hashlib.sha256(f"{seed}\0{pair[0]}\0{pair[1]}".encode()).digest()
         share = int.from_bytes(digest[:8], "big") / 2**64
         keyed[int(share * count)].append((digest, pair))
-    return [[pair for _, pair in sorted(bucket)] for bucket in keyed if bucket]
+    return [[pair for _, pair in sorted(bucket)] for bucket in keyed]
 
 
 def adapt(model, pairs: list[tuple[str, str]], progress: bool = True):
@@ -61,6 +63,8 @@ def adapt(model, pairs: list[tuple[str, str]], progress: bool = True):
     for step, batch in enumerate(
         tqdm(batches, desc="Adapting the model", unit="batch", disable=not progress)
     ):
+        if not batch:
+            continue
         # Dropout draws its masks per batch: a batch that changed size does not shift the
         # random numbers of every batch after it.
         torch.manual_seed(SEED + step)
