@@ -172,7 +172,8 @@ class QA:
         sentences: tuple[str, ...] = ()
         if len(reading.sentences) > 1:
             texts.append(reading.message)
-            sentences = read_alone(reading.sentences)  # for an emergency, too
+        if len(reading.said) > 1:
+            sentences = read_alone(reading.said)  # for an emergency, too
         parts = question_parts(reading)
         # A bare question with what the story names ("how is it treated (gist)") is searched
         # as one more view: the story's own words ("my baby brother") pull the question's

@@ -40,16 +40,16 @@ CLAUSE_QUESTION = re.compile(
     r"(?:[,;:\u2013\u2014]|\s-|\b(?:and|but|or)\b)\s*"
     r"(?:(?:is|are|isn't|aren't)\s+(?:it|that|this|there|these|those|he|she|they)|"
     r"(?:can|could|will|would|can't|won't)\s+(?:it|that|this|there|these|those|the|my|his|"
-    r"her|their|our|your)|"
-    r"(?:does|did|doesn't|didn't)\s+(?:it|that|this|he|she|they))\b",
+    r"her|their|our|your))\b",
     re.IGNORECASE,
 )
 # The same clause with a treatment as its subject ("..., can chemo do that", "... but will
 # surgery help"): which words name a treatment is the lexicon's to say (`subjects`). After
-# "and can" a statement goes on with its verb ("he had surgery and can eat again").
+# "and can" a statement goes on with its verb ("he had surgery and can eat again"). Not
+# "did"/"does": "... and did it on purpose" tells.
 SUBJECT_CLAUSE = re.compile(
     r"(?:[,;:\u2013\u2014]|\s-|\b(?:and|but|or)\b)\s*"
-    r"(?:can|could|will|would|does|do|did|can't|won't|doesn't|don't|didn't)\s+([a-z]+)",
+    r"(?:can|could|will|would|can't|won't)\s+([a-z]+)",
     re.IGNORECASE,
 )
 # A statement and then a question in one sentence, behind a comma or a dash ("im scared, is
@@ -106,6 +106,9 @@ class Reading:
     # ("what now? (imatinib)" for "my mom is on imatinib. what now?"); "" when the question
     # names enough to be searched alone.
     bare: str = ""
+    # The sentences as written, before a statement and a question in one sentence are read
+    # apart: what is read alone for a crisis (a clause alone can be too short to be read).
+    said: tuple[str, ...] = ()
 
 
 def one_sentence(text: str) -> bool:
@@ -143,7 +146,8 @@ def clauses(sentence: str, subjects: frozenset[str] = frozenset()) -> list[str]:
                 for m in SUBJECT_CLAUSE.finditer(glued)
             )
         )
-        if question and not CONDITION.match(before) and not asks(before, subjects):
+        last = CLAUSE_BREAK.split(before.rstrip(",;:\u2013\u2014- "))[-1]
+        if question and not CONDITION.match(last) and not asks(before, subjects):
             return [before, after]
     return [sentence]
 
@@ -162,13 +166,17 @@ def read_message(message: str, content_words, subjects: frozenset[str] = frozens
     on, until it names something; the other sentences are kept as context, the way earlier
     questions of a conversation are, so "those" and "it" can still be resolved.
     """
-    sentences = (
-        (message.strip(),) if one_sentence(message) else tuple(split_sentences(message))
-    ) or (message,)
-    sentences = tuple(part for s in sentences for part in clauses(s, subjects))
+    said = ((message.strip(),) if one_sentence(message) else tuple(split_sentences(message))) or (
+        message,
+    )
+    # Whether the message asks anything is read from its sentences as written: reading a
+    # statement and a question apart is for searching, and "i want to die - why bother with
+    # treatment" must still tell (an answer would follow the crisis notice).
+    asking_at_all = any(asks(s, subjects) for s in said) or looks_up(message)
+    sentences = tuple(part for s in said for part in clauses(s, subjects))
     asking = [i for i, s in enumerate(sentences) if asks(s, subjects)]
     if len(sentences) == 1 or not asking:
-        return Reading(message, sentences, message, (), bool(asking) or looks_up(message))
+        return Reading(message, sentences, message, (), asking_at_all, said=said)
     chosen = set(asking)
     first = asking[0]
     while first > 0 and content_words(" ".join(sentences[i] for i in sorted(chosen))) < MIN_CONTENT:
@@ -180,7 +188,7 @@ def read_message(message: str, content_words, subjects: frozenset[str] = frozens
     named = list(dict.fromkeys(w for w in lent if content_words(w)))
     question = " ".join(sentences[i] for i in asking)
     bare = "" if chosen == set(asking) else f"{question} ({' '.join(named)})" if named else question
-    return Reading(message, sentences, focus, context, bare=bare)
+    return Reading(message, sentences, focus, context, asking_at_all, bare, said)
 
 
 def question_parts(reading: Reading) -> tuple[str, ...]:

