@@ -166,6 +166,8 @@ def test_a_question_with_a_treatment_as_its_subject_asks():
     assert asked.asking
     told = read_message("he had surgery and can eat again", count_topical, treatments)
     assert not told.asking
+    crisis = "he bled a lot, did surgery, and now he says he will end it tonight"
+    assert not read_message(crisis, count_topical, treatments).asking
     assert not read_message("my wife, who is 70, is in hospital", count_topical).asking
 
 
@@ -183,6 +185,11 @@ def test_a_question_with_a_treatment_as_its_subject_asks():
         "grandpa collapsed on the floor not breathing",
         "nothing left to live for anymore",
         "no one would even notice if i was gone, so why not",
+        # A rhetorical question after a comma or dash, inside a crisis: read apart for
+        # searching, but the message as written asks nothing.
+        "i want to die - why bother with treatment",
+        "i cant do this anymore, what is the point of living",
+        "my brother took all his pills at once and did it on purpose, he is asleep now",
     ],
 )
 def test_statements_and_conditions_tell(message):
