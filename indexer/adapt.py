@@ -20,7 +20,8 @@ the same number of steps as two over the first, and as good or better.
 from __future__ import annotations
 
 import copy
-import hashlib
+
+from indexer.text import stable_key
 
 EPOCHS = 1
 LEARNING_RATE = 2e-5
@@ -40,11 +41,10 @@ def stable_batches(pairs: list[tuple[str, str]], seed: int = SEED) -> list[list[
     BATCH, rounded) steps, once every BATCH pairs. A batch left empty stays in the list (as
     []), so that the batches after it keep their dropout seeds."""
     count = max(1, round(len(pairs) / BATCH))
-    keyed: list[list[tuple[bytes, tuple[str, str]]]] = [[] for _ in range(count)]
+    keyed: list[list[tuple[int, tuple[str, str]]]] = [[] for _ in range(count)]
     for pair in pairs:
-        digest = hashlib.sha256(f"{seed}\0{pair[0]}\0{pair[1]}".encode()).digest()
-        share = int.from_bytes(digest[:8], "big") / 2**64
-        keyed[int(share * count)].append((digest, pair))
+        key = stable_key(f"{seed}\0{pair[0]}\0{pair[1]}")
+        keyed[key * count >> 64].append((key, pair))
     return [[pair for _, pair in sorted(bucket)] for bucket in keyed]
 
 

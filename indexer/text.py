@@ -3,6 +3,7 @@ markup cleaning, the list-item format and quote folding, each defined once here.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 
@@ -24,6 +25,13 @@ SUPERSCRIPT = re.compile(r"<sup>\s*\d+\s*</sup>")
 LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 BOLD = re.compile(r"\*\*(.+?)\*\*")
 ITALIC = re.compile(r"(?<![*\w])\*(?!\s)(.+?)(?<!\s)\*(?![*\w])")
+
+
+def stable_key(text: str) -> int:
+    """A 64-bit number for a text, the same on every machine and in every run (Python's own
+    hash() is salted per process): what index builds use to deal texts without a random
+    sequence, so that a row more or fewer moves only what it touches."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
 def fold(text: str) -> str:

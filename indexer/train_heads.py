@@ -18,7 +18,7 @@ import numpy as np
 from indexer.bank import BANK_FILE, load_bank_questions
 from indexer.embed import embed
 from indexer.heads import HEADS_FILE, HEADS_REPORT, HEADS_VOCABULARY, Head, Lexical
-from indexer.text import split_sentences
+from indexer.text import split_sentences, stable_key
 
 # What each class's threshold must reach out of fold: safety is recall first (a
 # missed emergency is the worst miss); a request to decide for someone is flagged only when
@@ -119,11 +119,6 @@ def labelled_examples(name: str, corpus_dir: Path) -> tuple[list[str], list[str]
     return texts, labels
 
 
-def _key(text: str) -> int:
-    """A stable 64-bit number for a text (the same on every machine and in every run)."""
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
-
-
 def _mix(keys: np.ndarray, salt: int) -> np.ndarray:
     """SplitMix64 of each key xor `salt`: a stable pseudo-random order of `keys` per salt."""
     with np.errstate(over="ignore"):
@@ -151,14 +146,14 @@ def buried(texts: list[str], labels: list[str], urgent: tuple[str, ...]):
             if len(s.split()) >= 4 and not s.endswith("?")
         )
     )
-    context_keys = np.array([_key(s) for s in context], dtype=np.uint64)
+    context_keys = np.array([stable_key(s) for s in context], dtype=np.uint64)
     targets = [(t, label) for t, label in zip(texts, labels, strict=True) if label in urgent]
     wanted = min(len(calm), len(targets))
-    chosen = sorted(calm, key=lambda t: _key(f"{BURIED_SEED} {t}"))[:wanted]
+    chosen = sorted(calm, key=lambda t: stable_key(f"{BURIED_SEED} {t}"))[:wanted]
     targets += [(t, "calm") for t in chosen]
     made, made_labels, sources = [], [], []
     for text, label in targets:
-        salt = _key(f"{BURIED_SEED} {label} {text}")
+        salt = stable_key(f"{BURIED_SEED} {label} {text}")
         low, high = BURIED_CONTEXT
         count = low + salt % (high - low + 1)
         picked = np.argsort(_mix(context_keys, salt), kind="stable")[:count]

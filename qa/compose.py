@@ -284,8 +284,8 @@ def select(
     bank_similarity = float(bank.max()) if len(bank) else 0.0
     if index.bank is not None:
         for view in others:
-            whole = index.bank.sentence_scores(view, len(dense))
-            bank_similarity = max(bank_similarity, float(whole.max()))
+            scores = index.bank.sentence_scores(view, len(dense))
+            bank_similarity = max(bank_similarity, float(scores.max()))
     if not scored:
         return Selection((), 0.0, 0.0, bank_similarity)
     scored.sort(key=lambda row: -row[0])

@@ -221,8 +221,8 @@ class QA:
             return self._record(started, understood.text, category, notice)
         # The whole message is searched beside its question: the story often names what the
         # question leaves out (tuning sets: hit@1 +0.01 to +0.02, out of scope refused the same).
-        other_views = np.vstack([vectors[1:], views])
-        passages = retrieve(self.index, np.vstack([vectors, views]), terms(understood.search_text))
+        searched = np.vstack([vectors, views])
+        passages = retrieve(self.index, searched, terms(understood.search_text))
         selection = select(
             self.table,
             passages,
@@ -237,7 +237,7 @@ class QA:
             ranking=self.ranking,
             # Only the question asked, not the earlier one re-answered for "that one too?".
             collect=self.collect if look_back == LOOK_BACK else None,
-            other_views=other_views,
+            other_views=searched[1:],
             part_vectors=part_vectors,
         )
         evidence = self._evidence(understood, selection, passages, scope)

@@ -141,10 +141,7 @@ def clauses(sentence: str, subjects: frozenset[str] = frozenset()) -> list[str]:
             (WH_CLAUSE.match(after) and len(after.split()) >= 3)
             or (after.endswith("?") and ASKING_OPENER.match(after) and not CONSEQUENCE.match(after))
             or (CLAUSE_QUESTION.match(glued))
-            or any(
-                m.start() == 0 and m.group(1).lower() in subjects
-                for m in SUBJECT_CLAUSE.finditer(glued)
-            )
+            or ((m := SUBJECT_CLAUSE.match(glued)) and m.group(1).lower() in subjects)
         )
         last = CLAUSE_BREAK.split(before.rstrip(",;:\u2013\u2014- "))[-1]
         if question and not CONDITION.match(last) and not asks(before, subjects):
@@ -184,10 +181,12 @@ def read_message(message: str, content_words, subjects: frozenset[str] = frozens
         chosen.add(first)
     focus = " ".join(sentences[i] for i in sorted(chosen))
     context = tuple(s for i, s in enumerate(sentences) if i not in chosen)
-    lent = [w for i in sorted(chosen - set(asking)) for w in WORD.findall(sentences[i])]
-    named = list(dict.fromkeys(w for w in lent if content_words(w)))
-    question = " ".join(sentences[i] for i in asking)
-    bare = "" if chosen == set(asking) else f"{question} ({' '.join(named)})" if named else question
+    bare = ""
+    if first < asking[0]:  # sentences before the question were lent to it
+        question = " ".join(sentences[i] for i in asking)
+        lent = [w for i in range(first, asking[0]) for w in WORD.findall(sentences[i])]
+        named = " ".join(dict.fromkeys(w for w in lent if content_words(w)))
+        bare = f"{question} ({named})" if named else question
     return Reading(message, sentences, focus, context, asking_at_all, bare, said)
 
 
