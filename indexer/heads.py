@@ -20,6 +20,9 @@ import numpy as np
 HEADS_FILE = "heads.npz"
 HEADS_REPORT = "heads.json"
 HEADS_VOCABULARY = "heads_vocabulary.json"
+# The tiers of one sentence read alone: close to a crisis, corroborating a whole message that
+# is close to one, and sure of an emergency (qa/safety).
+SENTENCE_TIERS = ("near", "corroborates", "sure")
 # The same tokens as scikit-learn's TfidfVectorizer defaults: lower case, 2+ word characters.
 TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
@@ -91,6 +94,17 @@ class Head:
     # when sure, a line offering 988 beside the answer when only past `thresholds`); for the
     # others the same as `thresholds`. None in an index built before the tiers: one bar.
     sure: np.ndarray | None = None
+    # Bars for one sentence of a longer message read alone (qa/safety), one row per tier of
+    # SENTENCE_TIERS, one column per class (above 1 where a class has no such tier). None in an
+    # index built before they were fitted: qa/safety's fixed bars stand in.
+    sentence: np.ndarray | None = None
+
+    def sentence_bar(self, label: str, tier: str) -> float | None:
+        """The bar one sentence read alone must reach for `label` at `tier`; None when the
+        index has no fitted sentence bars."""
+        if self.sentence is None:
+            return None
+        return float(self.sentence[SENTENCE_TIERS.index(tier), self.classes.index(label)])
 
     def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         features = np.hstack([np.atleast_2d(vectors), self.lexical.transform(texts)])
@@ -128,6 +142,7 @@ def load_heads(folder: Path) -> dict[str, Head]:
                     vocabularies[name]["terms"], data[f"{name}.idf"], vocabularies[name]["analyzer"]
                 ),
                 data[f"{name}.sure"] if f"{name}.sure" in data.files else None,
+                data[f"{name}.sentence"] if f"{name}.sentence" in data.files else None,
             )
             for name in names
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +18,14 @@ import numpy as np
 
 from indexer.bank import BANK_FILE, load_bank_questions
 from indexer.embed import embed
-from indexer.heads import HEADS_FILE, HEADS_REPORT, HEADS_VOCABULARY, Head, Lexical
+from indexer.heads import (
+    HEADS_FILE,
+    HEADS_REPORT,
+    HEADS_VOCABULARY,
+    SENTENCE_TIERS,
+    Head,
+    Lexical,
+)
 from indexer.text import split_sentences, stable_key
 
 # What each class's threshold must reach out of fold: safety is recall first (a
@@ -47,6 +55,21 @@ TARGETS = {
 # every dev crisis (184) still gets the full notice (the others above the bar, or one sentence
 # read alone, qa/safety.SENTENCE_SURE). At 9 of 10 (0.32): about 95 notices.
 SURE = {"safety": {"self_harm": ("precision", 0.95)}}
+# One sentence of a longer message read alone (qa/safety) lies outside what the head learnt,
+# whole messages, so it must reach a higher bar than a whole message: the probability that
+# this share of the urgent messages as written reaches, out of fold. Set as fixed
+# probabilities (self-harm 0.8 close, 0.9 corroborating, 0.95 sure; medical 0.98 sure), the
+# bars did not move when the training data moved the head's scale: with the bank's questions
+# learnt as calm (VOICES_FROM), crises scored lower too, and a buried crisis read alone fell
+# under them. These shares are what those fixed bars caught before that change.
+NEVER = 1.01  # the bar of a class with no such tier: no probability reaches it
+SENTENCE_RECALL = {
+    "safety": {
+        "near": {"self_harm": 0.80},
+        "corroborates": {"self_harm": 0.73, "medical": 0.73},
+        "sure": {"self_harm": 0.665, "medical": 0.585},
+    }
+}
 # Every message of the scope set is calm (none is an emergency or asks for a decision): the
 # safety head also learns from them that everyday and off-topic questions are calm.
 CALM_FROM = {"safety": ("scope", "calm")}
@@ -58,8 +81,26 @@ CALM_FROM = {"safety": ("scope", "calm")}
 # on the tuning sets (cross-validated abstain operating point, answerable refused / out of
 # scope answered): without the bank 0.027 / 0.194; weight 0.25 0.020 / 0.171; 0.5 0.016 /
 # 0.171; 1.0 0.020 / 0.169; 2.0 0.027 / 0.169.
-VOICES_FROM = {"scope": "in_scope"}  # head -> the label the bank's questions take
-VOICES_WEIGHT = 0.5  # the lent questions' total weight, in rows of the head's own label
+# The same questions are calm for the safety head: none is an emergency, and a quarter of them
+# tell a worried or angry story first ("they want to stick a needle in my liver", "i feel
+# railroaded"), the distress the safety set's own calm messages, mostly plain questions, lack.
+# Without them that distress read as a crisis. Over 16 older held-out sets (mean), answerable
+# messages given an emergency or crisis notice 0.118 -> 0.053 at weight 1.0 (0.056 at 0.5),
+# medical and self-harm recall unchanged. With 295 more safety messages (indirect crises told
+# in stories, and calm ones sharing their words) and the sentence bars fitted (below): at
+# weight 1.0 one held-out medical emergency missed (a high fever with chills after a procedure,
+# told before a calm question about fever as a side effect), at 0.5 none; hence 0.5.
+VOICES_FROM = {"scope": ("in_scope", 0.5), "safety": ("calm", 0.5)}
+# Except, for the safety head, the bank's questions asking what someone should do ("should i
+# join a trial", "what would you do"): the pages answer them in general, but whether one asks
+# to decide for a person is the head's own decision class to learn, from the safety set alone.
+# Lent as calm, they taught it otherwise: out-of-fold decision recall 0.82 -> 0.68 at the same
+# precision.
+LENT_EXCEPT = {
+    "safety": re.compile(
+        r"\bshould (i|we|he|she|they|my \w+)\b|\bwould you\b|\bif you were\b", re.IGNORECASE
+    )
+}
 # The counts beside the embedding, per head. Safety reads letter runs (2-4 inside words):
 # typos, run-together words and other languages keep most of theirs. Out of fold on the safety
 # set (4 folds, self-harm at 96% recall) they halve the false crisis flags against word pairs
@@ -105,7 +146,9 @@ def lent_voices(name: str, corpus_dir: Path) -> tuple[list[str], str]:
     if name not in VOICES_FROM:
         return [], ""
     bank = load_bank_questions(corpus_dir / "training" / BANK_FILE)
-    return [q.question for q in bank], VOICES_FROM[name]
+    label = VOICES_FROM[name][0]
+    skip = LENT_EXCEPT.get(name)
+    return [q.question for q in bank if not (skip and skip.search(q.question))], label
 
 
 def labelled_examples(name: str, corpus_dir: Path) -> tuple[list[str], list[str]]:
@@ -231,6 +274,7 @@ def fit_head(
     weights: np.ndarray | None = None,
     sources: list[str] | None = None,
     sure_targets: dict | None = None,
+    sentence_targets: dict | None = None,
 ) -> Head:
     """Choose thresholds on out-of-fold probabilities (every example scored by a model that
     did not see it, FOLDS fits), then fit on all. One held-out quarter was used before: with
@@ -274,9 +318,18 @@ def fit_head(
         if label in (sure_targets or {}):
             sure[-1] = max(threshold, _threshold(column, positive, sure_targets[label]))
             report["classes"][label]["sure"] = _figures(column, positive, sure[-1])
+    sentence = None
+    if sentence_targets:
+        sentence = np.full((len(SENTENCE_TIERS), len(trial.classes)), NEVER, dtype=np.float32)
+        for row, tier in enumerate(SENTENCE_TIERS):
+            for label, share in sentence_targets.get(tier, {}).items():
+                n = trial.classes.index(label)
+                ranked = np.sort(probs[written & (labels_array == label), n])[::-1]
+                sentence[row, n] = ranked[max(1, int(np.ceil(share * len(ranked)))) - 1]
+                report["classes"][label][f"sentence_{tier}"] = round(float(sentence[row, n]), 4)
     final = _as_head(*_fit(vectors, texts, labels, analyzer, weights))
     thresholds, sure = (np.array(bars, dtype=np.float32) for bars in (thresholds, sure))
-    return replace(final, thresholds=thresholds, sure=sure), report
+    return replace(final, thresholds=thresholds, sure=sure, sentence=sentence), report
 
 
 def _figures(column: np.ndarray, positive: np.ndarray, threshold: float) -> dict:
@@ -300,7 +353,7 @@ def build_heads(model_encoder, corpus_dir: Path, folder: Path) -> dict:
         weights = np.ones(len(texts), dtype=np.float64)
         voices, label = lent_voices(name, corpus_dir)
         if voices:
-            share = VOICES_WEIGHT * labels.count(label) / len(voices)
+            share = VOICES_FROM[name][1] * labels.count(label) / len(voices)
             weights = np.concatenate([weights, np.full(len(voices), share)])
             texts, labels = texts + voices, labels + [label] * len(voices)
         sources = list(texts)
@@ -317,12 +370,15 @@ def build_heads(model_encoder, corpus_dir: Path, folder: Path) -> dict:
             weights,
             sources,
             SURE.get(name),
+            SENTENCE_RECALL.get(name),
         )
         arrays[f"{name}.classes"] = np.array(head.classes)
         arrays[f"{name}.coef"] = head.coef
         arrays[f"{name}.intercept"] = head.intercept
         arrays[f"{name}.thresholds"] = head.thresholds
         arrays[f"{name}.sure"] = head.sure
+        if head.sentence is not None:
+            arrays[f"{name}.sentence"] = head.sentence
         arrays[f"{name}.idf"] = head.lexical.idf
         vocabularies[name] = {"analyzer": head.lexical.analyzer, "terms": head.lexical.vocabulary}
     np.savez(folder / HEADS_FILE, **arrays)

@@ -22,6 +22,12 @@ SELF_HARM = "self_harm"
 DECISION = "decision"
 # A calm question this close to an emergency gets one line on when to call 911.
 NEAR_MISS = 0.15
+# One sentence of a longer message is also read alone, against three bars of its own (sure,
+# corroborating, near; below). Since they are fitted with the head at index build, as the
+# share of the urgent training messages each catches out of fold
+# (indexer/train_heads.SENTENCE_RECALL), the probabilities here are what an older index
+# without fitted bars uses, and what set those shares; why each tier exists is below.
+#
 # One sentence of a long message, read alone, this sure of an emergency flags the message: a
 # crisis told in one sentence of a story about treatment is diluted in the whole message's
 # embedding ("...he has been putting his pain tablets in a drawer so he has enough when he
@@ -53,6 +59,13 @@ SENTENCE_CORROBORATES = 0.9
 # tuning sets' 560 answerable messages and 1 more crisis notice.
 SENTENCE_NEAR = 0.8
 SENTENCE_WORDS = 8
+# The bars above, for an index whose safety head has no fitted ones (built before they were
+# fitted at index build, indexer/train_heads.SENTENCE_RECALL, which now sets them).
+FIXED_SENTENCE_BARS = {
+    "near": {SELF_HARM: SENTENCE_NEAR},
+    "corroborates": {SELF_HARM: SENTENCE_CORROBORATES, MEDICAL: 1.01},
+    "sure": SENTENCE_SURE,
+}
 
 
 def read_alone(sentences) -> tuple[str, ...]:
@@ -114,24 +127,38 @@ class SafetyGate:
         if sentence_probs is not None and len(sentence_probs):
             alone = self.head.strongest_of(sentence_probs)
         sure = {
-            kind: self.head.certain(kind, strongest[kind]) or alone[kind] >= SENTENCE_SURE[kind]
+            kind: self.head.certain(kind, strongest[kind])
+            or alone[kind] >= self._sentence_bar(kind, "sure")
             for kind in (SELF_HARM, MEDICAL)
         }
         whole_near = self.head.flagged(SELF_HARM, strongest[SELF_HARM])
-        near_crisis = whole_near or alone[SELF_HARM] >= SENTENCE_NEAR
+        near_crisis = whole_near or alone[SELF_HARM] >= self._sentence_bar(SELF_HARM, "near")
         # Close to a crisis counts as one when a sentence alone agrees with the whole message
         # (SENTENCE_CORROBORATES, the whole message's own closeness only: a sentence does not
         # corroborate itself), or when the message is a medical emergency too: the crisis
         # notice gives 911 as well, the medical one no 988.
         if (
             sure[SELF_HARM]
-            or (whole_near and alone[SELF_HARM] >= SENTENCE_CORROBORATES)
+            or (whole_near and alone[SELF_HARM] >= self._sentence_bar(SELF_HARM, "corroborates"))
             or (near_crisis and sure[MEDICAL])
         ):
             return SELF_HARM, False, False
-        if sure[MEDICAL]:
+        # The same two readings for a medical emergency: a message that comes close as a whole
+        # (NEAR_MISS) with one sentence alone past the corroborating bar: a high fever with
+        # chills told in one sentence, then a calm question whether fever is a side effect of
+        # the procedure (the pages say it can be), reads calm as a whole message.
+        if sure[MEDICAL] or (
+            strongest[MEDICAL] >= NEAR_MISS
+            and alone[MEDICAL] >= self._sentence_bar(MEDICAL, "corroborates")
+        ):
             return MEDICAL, False, False
         return "", strongest[MEDICAL] >= NEAR_MISS, near_crisis
+
+    def _sentence_bar(self, kind: str, tier: str) -> float:
+        """The bar for one sentence read alone: fitted with the head at index build
+        (indexer/train_heads.SENTENCE_RECALL), or the fixed one of an older index."""
+        fitted = self.head.sentence_bar(kind, tier)
+        return FIXED_SENTENCE_BARS[tier][kind] if fitted is None else fitted
 
     def decision(self, focus: str, probs) -> bool:
         """Asks to decide for someone: a pattern, or the classifier on the question part."""
