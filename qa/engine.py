@@ -197,6 +197,12 @@ class QA:
             # A topic word in a question about what the pages cover ("alcohol" ablation, "how
             # long do I have to lie on the table"): retrieval and the abstain decision judge it.
             verdict = replace(verdict, not_covered="")
+        partly = ""
+        if verdict.not_covered and any(not self.gate.out_of_scope(part) for part in parts):
+            # One of several questions is about what the pages do not cover ("am i going to die
+            # from this? what are the side effects of gleevec"): the others are still answered,
+            # with the notice that explains the one that is not.
+            partly, verdict = verdict.not_covered, replace(verdict, not_covered="")
         if verdict.near_crisis and (verdict.not_covered or not reading.asking):
             # Close to a crisis and asking nothing the pages answer: what it says is the
             # feelings, and they get the crisis notice.
@@ -260,6 +266,7 @@ class QA:
         # 911 for one close to a medical emergency.
         lines = [self.texts.notice("support")] if verdict.near_crisis else []
         lines += [notice] if notice else []
+        lines += [self.texts.notice(partly)] if partly else []
         if verdict.near_emergency and category == ANSWER:
             lines.append(self.texts.notice("when_to_call"))
         notice = " ".join(lines)

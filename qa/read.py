@@ -21,6 +21,15 @@ ASKING_INSIDE = re.compile(
     r"\b(i|we)('d| would)? (want|wanted|need|needed|like|would like|wish) to (know|understand|"
     r"learn|find out|ask)\b|\b(i'?m|i am|we'?re|we are) (wondering|curious|trying to understand|"
     r"looking for)\b|\bwondering (if|whether|what|how|why|about)\b|\bany (idea|info|advice)\b|"
+    # A question asked for someone else ("my wife wants to know what that means", "he keeps
+    # asking me whether it will shrink"): an indirect question, whoever its subject is.
+    # Not "nobody needs to know", nor "i asked how much is too much" (what was asked before).
+    r"\b(wants|wanted|would like|'d like) to (know|understand|find out)\b|"
+    r"\b((asks|asking|wonders)( (me|us|him|her|them))?|asked (me|us)) (if|whether|what|how|"
+    r"why|when|which)\b|"
+    # "... since the pills is that normal": "is that" after a word, with no comma before it
+    # (CLAUSE_QUESTION has the comma's). Not "is it": "this is it for me" tells.
+    r"(?<=\w )(is|are|isn't|aren't) (that|this|these|those) \w|"
     # A question run on after a statement with no stop between ("i cant drive no more who can
     # take me ...", "... is there help for that", "... do i still get help"): a question word
     # and a modal verb, "is there" and what there is, or a verb before its subject. Not "is"
