@@ -23,6 +23,7 @@ HEADS_VOCABULARY = "heads_vocabulary.json"
 # The tiers of one sentence read alone: close to a crisis, corroborating a whole message that
 # is close to one, and sure of an emergency (qa/safety).
 SENTENCE_TIERS = ("near", "corroborates", "sure")
+NEVER = 1.01  # the bar of a class with no such tier: no probability reaches it
 # The same tokens as scikit-learn's TfidfVectorizer defaults: lower case, 2+ word characters.
 TOKEN = re.compile(r"(?u)\b\w\w+\b")
 

@@ -22,6 +22,7 @@ from indexer.heads import (
     HEADS_FILE,
     HEADS_REPORT,
     HEADS_VOCABULARY,
+    NEVER,
     SENTENCE_TIERS,
     Head,
     Lexical,
@@ -62,7 +63,6 @@ SURE = {"safety": {"self_harm": ("precision", 0.95)}}
 # bars did not move when the training data moved the head's scale: with the bank's questions
 # learnt as calm (VOICES_FROM), crises scored lower too, and a buried crisis read alone fell
 # under them. These shares are what those fixed bars caught before that change.
-NEVER = 1.01  # the bar of a class with no such tier: no probability reaches it
 SENTENCE_RECALL = {
     "safety": {
         "near": {"self_harm": 0.80},
@@ -246,17 +246,22 @@ def _as_head(model, lexical, kind: str) -> Head:
     )
 
 
+def _reached_by(scores: np.ndarray, share: float) -> float | None:
+    """The highest score that `share` of `scores` still reach (None for no scores)."""
+    ranked = np.sort(scores)[::-1]
+    if not len(ranked):
+        return None
+    return float(ranked[max(1, int(np.ceil(share * len(ranked)))) - 1])
+
+
 def _threshold(scores: np.ndarray, positive: np.ndarray, target: tuple[str, float]) -> float:
     """For ("recall", r): the highest threshold that still catches r of the held-out positives.
     For ("precision", p): the lowest threshold at which p of the flagged are right (recall
     targets stop at 0.5, precision targets may go above it)."""
     metric, value = target
     if metric == "recall":
-        ranked = np.sort(scores[positive])[::-1]
-        if not len(ranked):
-            return 0.5
-        keep = max(1, int(np.ceil(value * len(ranked))))
-        return float(min(0.5, ranked[keep - 1]))
+        reached = _reached_by(scores[positive], value)
+        return 0.5 if reached is None else min(0.5, reached)
     # Above 0.5 too: a class that is flagged only when sure may need more than the argmax.
     for threshold in np.unique(np.concatenate([scores, [0.5]])):
         flagged = scores >= threshold
@@ -324,8 +329,7 @@ def fit_head(
         for row, tier in enumerate(SENTENCE_TIERS):
             for label, share in sentence_targets.get(tier, {}).items():
                 n = trial.classes.index(label)
-                ranked = np.sort(probs[written & (labels_array == label), n])[::-1]
-                sentence[row, n] = ranked[max(1, int(np.ceil(share * len(ranked)))) - 1]
+                sentence[row, n] = _reached_by(probs[written & (labels_array == label), n], share)
                 report["classes"][label][f"sentence_{tier}"] = round(float(sentence[row, n]), 4)
     final = _as_head(*_fit(vectors, texts, labels, analyzer, weights))
     thresholds, sure = (np.array(bars, dtype=np.float32) for bars in (thresholds, sure))
